@@ -1,0 +1,227 @@
+"""Command-line entry points: run, check, preview, reset, test-channel, replay, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watchdog import __version__, config, snapshot
+from watchdog.errors import InputError, Problem, WatchdogError
+from watchdog.evaluate import evaluate
+from watchdog.model import LedgerState
+from watchdog.preview import as_json, rows, summary, table
+from watchdog.rules import RuleSet, load_rules, schema_text
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`budget-watchdog …`; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_PROBLEMS
+    except WatchdogError as exc:
+        print(f"budget-watchdog: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="budget-watchdog",
+        description="Budget alerts for LiteLLM Proxy: evaluate finance-owned rules, alert once.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate rule files (errors as file:line:col)")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="rule files or directories (default: the config's rules, or rules/)",
+    )
+    _config_arg(check)
+    check.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    check.set_defaults(func=cmd_check)
+
+    preview = sub.add_parser("preview", help="show every budget and what would fire; sends nothing")
+    _config_arg(preview)
+    preview.add_argument(
+        "--snapshot", metavar="FILE", help="evaluate a saved snapshot instead of the live sources"
+    )
+    preview.add_argument("--rules", nargs="+", metavar="PATH", help="rule files or directories")
+    preview.add_argument(
+        "--at",
+        metavar="TIME",
+        help="evaluate as of this ISO-8601 time (default: the snapshot's time, or now)",
+    )
+    preview.add_argument("--format", choices=("table", "json"), default="table")
+    preview.add_argument(
+        "--firing", action="store_true", help="only budgets that would alert or change something"
+    )
+    preview.set_defaults(func=cmd_preview)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of rule files")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE (rules/schema.json)")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="ops config (default: $WATCHDOG_CONFIG, else ./watchdog.yaml)",
+    )
+
+
+# check ---------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    settings = None
+    path = config.config_path(args.config)
+    if path or args.config:
+        try:
+            settings = config.load(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    paths = args.paths or list(settings.rules if settings else ("rules",))
+    ruleset: RuleSet | None = None
+    try:
+        ruleset = load_rules(paths)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if ruleset is not None and settings is not None:
+        problems.extend(_unknown_channels(ruleset, set(settings.channels)))
+    for problem in problems:
+        print(problem)
+    if problems:
+        files = len({p.path for p in problems})
+        print(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+            f"file{'s' if files != 1 else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    if not args.quiet and ruleset is not None:
+        n = len(ruleset.rules)
+        print(
+            f"{n} budget{'s' if n != 1 else ''} in {len(ruleset.files)} file"
+            f"{'s' if len(ruleset.files) != 1 else ''}: OK"
+            + ("" if settings else " (channel names not checked: no --config)")
+        )
+    return EXIT_OK
+
+
+def _unknown_channels(ruleset: RuleSet, known: set[str]) -> list[Problem]:
+    problems = []
+    for rule in ruleset.rules:
+        for name in rule.notify:
+            if name not in known:
+                origin = ruleset.origins[rule.name]
+                choices = ", ".join(sorted(known)) or "none defined"
+                problems.append(
+                    Problem(
+                        origin.path,
+                        origin.line,
+                        origin.col,
+                        f"budget {rule.name!r}: notify: unknown channel "
+                        f"{name!r}; channels in the config: {choices}",
+                    )
+                )
+    return problems
+
+
+# preview -------------------------------------------------------------------------------------
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    path = config.config_path(args.config)
+    settings = config.load(path) if path else None
+    rule_paths = args.rules or (list(settings.rules) if settings else ["rules"])
+    ruleset = load_rules(rule_paths)
+    if settings is not None:
+        ruleset = settings.apply(ruleset)
+    snapshot_path = args.snapshot or (settings.snapshot_file if settings else None)
+    if not snapshot_path:
+        print(
+            "budget-watchdog preview: give --snapshot FILE (live sources need the "
+            "spend-source support and a config with litellm.url)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    loaded = snapshot.load(snapshot_path)
+    now = _parse_at(args.at) if args.at else loaded.snapshot.taken_at
+    state = LedgerState(history=loaded.history)
+    decisions = evaluate(ruleset, loaded.snapshot, state, now, explain=True)
+    found = rows(decisions)
+    if args.firing:
+        found = [r for r in found if r.sends or r.actions]
+    if args.format == "json":
+        print(json.dumps(as_json(found), indent=2))
+        return EXIT_OK
+    width = shutil.get_terminal_size((160, 24)).columns
+    print(table(found, width=width) if found else "No budget matches any entity.")
+    print()
+    print(summary(found, now=now))
+    if settings is None:
+        print("No --config given: channels and routing are not shown.")
+    return EXIT_OK
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            [
+                Problem(
+                    "--at",
+                    1,
+                    1,
+                    f"expected an ISO-8601 time such as 2026-11-22T12:00:00Z, got {text!r}",
+                )
+            ]
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+# schema --------------------------------------------------------------------------------------
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = schema_text()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

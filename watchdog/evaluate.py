@@ -1,0 +1,936 @@
+"""Decide what is due: alerts, resolutions, resets, blocks. Pure: no I/O, no clock, no logging.
+
+`evaluate(rules, snapshot, state, now)` returns every decision with its reason, including the
+ones that send nothing (already sent, snoozed, stale data …), so logs, previews and tests all
+say why. The shell claims, sends and records; this module only decides.
+
+A budget's steps (alert_at ladder, soft limit, hard limit) are resolved to dollar amounts for
+the entity and period. A notice's identity names the step by kind and amount ("soft@4000"), so
+a raised budget re-arms percentage steps and a new period re-arms everything.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
+
+from watchdog.forecast import Projection, project
+from watchdog.measure import Basis, Measurement, period_spend
+from watchdog.model import (
+    ActionMemory,
+    BudgetKey,
+    Entity,
+    EntityRef,
+    ForecastMemory,
+    LedgerState,
+    Notice,
+    NoticeEvent,
+    Scope,
+    Snapshot,
+    SourceStatus,
+    ThreadKey,
+)
+from watchdog.money import fmt_money
+from watchdog.rules import Routing, Rule, RuleSet, Threshold
+from watchdog.windows import Period, current_period, litellm_period
+
+SOURCE_RULE = "watchdog:source"
+"""Rule name under which source-health notices are claimed."""
+
+
+class Reason(enum.StrEnum):
+    """Why a decision was made; the same words appear in logs, previews and messages."""
+
+    # Sent to a channel
+    FIRED = "fired"
+    ESCALATED = "escalated"
+    REPEAT = "repeat"
+    RESOLVED = "resolved"
+    FORECAST = "projected over budget"
+    FORECAST_CLEARED = "projection back under"
+    SOURCE_DOWN = "source unavailable"
+    SOURCE_RECOVERED = "source recovered"
+    # Changes made in LiteLLM
+    RESET = "reset due"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    # Remembered, nothing sent
+    BASELINE = "first period seen"
+    FORECAST_PENDING = "projection over, waiting for confirmation"
+    FORECAST_STEADY = "projection back to normal"
+    # Suppressed
+    DEDUPED = "already sent"
+    SNOOZED = "snoozed"
+    QUIET_HOURS = "deferred: quiet hours"
+    STALE = "stale data"
+    INSUFFICIENT_DATA = "insufficient data"
+    NO_BUDGET = "no budget"
+    NO_CHANNEL = "no channel"
+    UNDER = "under every step"
+
+    @property
+    def sends(self) -> bool:
+        return self in _SENDING
+
+
+_SENDING = frozenset(
+    {
+        Reason.FIRED,
+        Reason.ESCALATED,
+        Reason.REPEAT,
+        Reason.RESOLVED,
+        Reason.FORECAST,
+        Reason.FORECAST_CLEARED,
+        Reason.SOURCE_DOWN,
+        Reason.SOURCE_RECOVERED,
+    }
+)
+
+
+class Action(enum.StrEnum):
+    """What the shell does with a decision."""
+
+    NOTIFY = "notify"
+    RESET = "reset"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    RECORD = "record"
+    NONE = "none"
+
+
+class StepKind(enum.StrEnum):
+    """Kinds of steps on a budget, lowest priority first."""
+
+    THRESHOLD = "threshold"
+    SOFT = "soft"
+    HARD = "hard"
+    FORECAST = "forecast"
+    SOURCE = "source"
+
+    @property
+    def event(self) -> str:
+        """LiteLLM's webhook event name for a crossing of this kind."""
+        return _EVENTS[self]
+
+
+_EVENTS = {
+    StepKind.THRESHOLD: "threshold_crossed",
+    StepKind.SOFT: "soft_budget_crossed",
+    StepKind.HARD: "budget_crossed",
+    StepKind.FORECAST: "projected_limit_exceeded",
+    StepKind.SOURCE: "source_unavailable",
+}
+_PRIORITY = {StepKind.THRESHOLD: 0, StepKind.SOFT: 1, StepKind.HARD: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One point on a budget, resolved to dollars for an entity and period."""
+
+    kind: StepKind
+    amount: Decimal
+    label: str
+    """As the rule wrote it: "80%", "$4000", "litellm"."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}@{self.amount.normalize():f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """The facts about one budget in one period, as every channel renders them."""
+
+    rule: str
+    scope: Scope
+    entity_id: str
+    label: str
+    """How the entity is named: "team engineering", "key ci-bot (sk-...abcd)"."""
+    period: Period
+    kind: StepKind
+    step: str
+    """Identity of the step this is about ("soft@4000", "forecast@5000", "incident#2")."""
+    step_label: str = ""
+    spend: Decimal = Decimal(0)
+    budget: Decimal | None = None
+    step_amount: Decimal | None = None
+    level: str | None = None
+    """For a resolution: the step spend is back at (None: under every step)."""
+    measurement: Measurement | None = None
+    projection: Projection | None = None
+    entity: Entity | None = None
+    data_as_of: datetime | None = None
+    description: str = ""
+    detail: str = ""
+    """One sentence on what happened, e.g. "crossed the soft limit 80% ($4,000.00)"."""
+
+    @property
+    def ref(self) -> EntityRef:
+        return EntityRef(self.scope, self.entity_id)
+
+    @property
+    def ratio(self) -> Decimal | None:
+        if self.budget is None or self.budget <= 0:
+            return None
+        return self.spend / self.budget
+
+    @property
+    def budget_key(self) -> BudgetKey:
+        return (self.rule, self.scope, self.entity_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do about one alert on one channel (or one action), and why."""
+
+    reason: Reason
+    action: Action
+    alert: Alert
+    channel: str | None = None
+    event: NoticeEvent | None = None
+    """For notices: what the ledger records."""
+    step: str | None = None
+    """Identity of the notice in its thread (the alert's step, or a repeat/incident id)."""
+    level: str | None = None
+    """For notices: the step in force after this notice."""
+    streak: int | None = None
+    """For forecast bookkeeping: the new consecutive-over count."""
+    note: str = ""
+
+    @property
+    def thread(self) -> ThreadKey:
+        a = self.alert
+        return (a.rule, a.scope, a.entity_id, a.period.key, self.channel or "")
+
+    @property
+    def identity(self) -> tuple[str, Scope, str, str, str, str, str]:
+        """Dedup identity: rule, scope, entity, period, step, channel, event."""
+        a = self.alert
+        event = self.event.value if self.event else self.action.value
+        return (
+            a.rule,
+            a.scope,
+            a.entity_id,
+            a.period.key,
+            self.step or a.step,
+            self.channel or "",
+            event,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Hours in which a channel receives nothing; notices wait until they end."""
+
+    start: int
+    """Minutes after local midnight when quiet begins."""
+    end: int
+    tz: tzinfo = UTC
+    days: frozenset[int] = field(default_factory=lambda: frozenset(range(7)))
+    """Weekdays (0 = Monday) on which quiet hours start."""
+
+    def covers(self, now: datetime) -> bool:
+        local = now.astimezone(self.tz)
+        minute = local.hour * 60 + local.minute
+        if self.start <= self.end:
+            return local.weekday() in self.days and self.start <= minute < self.end
+        if minute >= self.start:
+            return local.weekday() in self.days
+        yesterday = (local.weekday() - 1) % 7
+        return minute < self.end and yesterday in self.days
+
+
+# Entry point ---------------------------------------------------------------------------------
+
+
+def evaluate(
+    rules: RuleSet,
+    snapshot: Snapshot,
+    state: LedgerState,
+    now: datetime,
+    *,
+    explain: bool = False,
+) -> list[Decision]:
+    """Every decision for this cycle, in a stable order.
+
+    With `explain`, budgets with nothing to do get an UNDER decision too, so a preview can
+    show every budget; the daemon leaves it off.
+    """
+    decisions = list(_source_health(rules, snapshot, state, now))
+    for rule in rules.enabled():
+        for entity in select(rule, snapshot):
+            found = list(_budget(rules, rule, entity, snapshot, state, now))
+            if explain and not found:
+                found.extend(_under(rules, rule, entity, snapshot, state, now))
+            decisions.extend(found)
+    return decisions
+
+
+def select(rule: Rule, snapshot: Snapshot) -> list[Entity]:
+    """The entities a rule covers, sorted by id."""
+    if rule.scope in (Scope.QUERY, Scope.DIMENSION):
+        return _query_entities(rule, snapshot)
+    pool = snapshot.of(rule.scope)
+    if rule.scope is Scope.GLOBAL:
+        return list(pool.values())
+    patterns = [p.casefold() for p in rule.match]
+    excludes = [p.casefold() for p in rule.exclude]
+    team = rule.team.casefold() if rule.team else None
+    chosen = []
+    for entity in pool.values():
+        names = [n.casefold() for n in entity.names] or [entity.id.casefold()]
+        if not _matches(names, patterns) or _matches(names, excludes):
+            continue
+        if team is not None and team not in {
+            (entity.team_id or "").casefold(),
+            (entity.team_name or "").casefold(),
+        }:
+            continue
+        chosen.append(entity)
+    return sorted(chosen, key=lambda e: e.id)
+
+
+def _matches(names: Sequence[str], patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        if pattern == "*":
+            return True
+        if any(ch in pattern for ch in "*?["):
+            if any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                return True
+        elif pattern in names:
+            return True
+    return False
+
+
+def _query_entities(rule: Rule, snapshot: Snapshot) -> list[Entity]:
+    results = snapshot.queries.get(rule.name, {})
+    patterns = [p.casefold() for p in rule.match] or ["*"]
+    excludes = [p.casefold() for p in rule.exclude]
+    out = []
+    for series, spend in sorted(results.items()):
+        names = [series.casefold()]
+        if _matches(names, patterns) and not _matches(names, excludes):
+            out.append(
+                Entity(
+                    scope=rule.scope,
+                    id=series,
+                    spend=spend,
+                    name=series,
+                    names=frozenset({series}),
+                    source=_query_source(rule),
+                )
+            )
+    return out
+
+
+def _query_source(rule: Rule) -> str:
+    return "prometheus" if rule.scope is Scope.QUERY else "callbacks"
+
+
+# One budget ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    """Everything known about one (rule, entity) this cycle."""
+
+    rules: RuleSet
+    rule: Rule
+    entity: Entity
+    period: Period
+    state: LedgerState
+    snapshot: Snapshot
+    now: datetime
+    channels: tuple[str, ...]
+
+    @property
+    def key(self) -> BudgetKey:
+        return (self.rule.name, self.entity.scope, self.entity.id)
+
+    def notices(self, channel: str) -> tuple[Notice, ...]:
+        thread = (self.rule.name, self.entity.scope, self.entity.id, self.period.key, channel)
+        return self.state.notices.get(thread, ())
+
+
+def _budget(
+    rules: RuleSet,
+    rule: Rule,
+    entity: Entity,
+    snapshot: Snapshot,
+    state: LedgerState,
+    now: datetime,
+) -> Iterator[Decision]:
+    period = _period(rule, entity, now)
+    channels = route(rule, entity, rules.routing) or ("",)
+    ctx = _Ctx(rules, rule, entity, period, state, snapshot, now, channels)
+    base = Alert(
+        rule=rule.name,
+        scope=entity.scope,
+        entity_id=entity.id,
+        label=entity.label,
+        period=period,
+        kind=StepKind.THRESHOLD,
+        step="",
+        entity=entity,
+        description=rule.description,
+        data_as_of=_as_of(snapshot.sources.get(entity.source)),
+    )
+    stale = _staleness(snapshot.sources.get(entity.source), rules.stale_after, now)
+    if stale:
+        yield Decision(Reason.STALE, Action.NONE, base, note=stale)
+        return
+    measurement = _measure(ctx)
+    budget = rule.amount if rule.amount is not None else entity.max_budget
+    if budget is not None and budget <= 0:
+        budget = None
+    steps = ladder(rule, entity, budget)
+    base = _with(base, spend=measurement.spend, budget=budget, measurement=measurement)
+    if not steps:
+        if _names_entities(rule):  # a wildcard rule simply skips entities without a budget
+            yield Decision(
+                Reason.NO_BUDGET,
+                Action.NONE,
+                base,
+                note="the entity has no max_budget in LiteLLM and the rule sets no amount",
+            )
+        return
+    current = _current(steps, measurement.spend)
+    if rule.forecast is not None:
+        base = _with(base, projection=_project(ctx, budget, measurement))
+    yield from _reset(ctx, base)
+    yield from _block(ctx, base, current)
+    for channel in channels:
+        yield from _ladder_notice(ctx, base, steps, current, channel)
+    if rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
+        yield from _forecast(ctx, base, budget)
+
+
+def _names_entities(rule: Rule) -> bool:
+    """True when the rule names entities one by one rather than by pattern."""
+    return any(not any(ch in p for ch in "*?[") for p in rule.match)
+
+
+def _under(
+    rules: RuleSet,
+    rule: Rule,
+    entity: Entity,
+    snapshot: Snapshot,
+    state: LedgerState,
+    now: datetime,
+) -> Iterator[Decision]:
+    """A budget with nothing to do, for previews: where it stands and its next step."""
+    period = _period(rule, entity, now)
+    ctx = _Ctx(rules, rule, entity, period, state, snapshot, now, ())
+    measurement = _measure(ctx)
+    budget = rule.amount if rule.amount is not None else entity.max_budget
+    steps = ladder(rule, entity, budget)
+    if not steps:
+        return
+    nxt = next((s for s in steps if measurement.spend < s.amount), None)
+    alert = Alert(
+        rule=rule.name,
+        scope=entity.scope,
+        entity_id=entity.id,
+        label=entity.label,
+        period=period,
+        kind=nxt.kind if nxt else StepKind.THRESHOLD,
+        step=nxt.id if nxt else "",
+        step_label=nxt.label if nxt else "",
+        step_amount=nxt.amount if nxt else None,
+        spend=measurement.spend,
+        budget=budget,
+        measurement=measurement,
+        entity=entity,
+        description=rule.description,
+        data_as_of=_as_of(snapshot.sources.get(entity.source)),
+        detail=f"next: {_describe(nxt)}" if nxt else "",
+    )
+    if rule.forecast is not None:
+        alert = _with(alert, projection=_project(ctx, budget, measurement))
+    yield Decision(Reason.UNDER, Action.NONE, alert)
+
+
+def _project(ctx: _Ctx, budget: Decimal | None, measurement: Measurement) -> Projection:
+    settings = ctx.rule.forecast
+    assert settings is not None
+    return project(
+        measurement,
+        ctx.period,
+        ctx.now,
+        settings,
+        budget=budget,
+        history=ctx.state.history.get(ctx.entity.ref, ()),
+        rates=ctx.snapshot.rates.get(ctx.entity.ref),
+        current=ctx.entity.spend,
+    )
+
+
+def _period(rule: Rule, entity: Entity, now: datetime) -> Period:
+    if rule.period.kind == "litellm":
+        return litellm_period(entity.budget_reset_at, entity.budget_duration, now, rule.timezone)
+    anchor = rule.anchor
+    return current_period(rule.period, rule.timezone, now, anchor=anchor)
+
+
+def _measure(ctx: _Ctx) -> Measurement:
+    entity, period = ctx.entity, ctx.period
+    if entity.scope in (Scope.QUERY, Scope.DIMENSION):
+        return Measurement(entity.spend, Basis.QUERY, period.start, complete=True)
+    memory = ctx.state.resets.get(ctx.key)
+    reset_at = memory.at if memory is not None and memory.period == period.key else None
+    return period_spend(
+        entity,
+        period,
+        ctx.now,
+        history=ctx.state.history.get(entity.ref, ()),
+        follows_litellm=ctx.rule.period.kind == "litellm",
+        watchdog_reset_at=reset_at,
+        daily=ctx.snapshot.daily.get(entity.ref),
+    )
+
+
+def ladder(rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
+    """The rule's steps in dollars for this entity, lowest first; one step per amount."""
+    wanted: list[tuple[StepKind, Threshold]] = [(StepKind.THRESHOLD, t) for t in rule.alert_at]
+    if rule.soft_limit is not None:
+        wanted.append((StepKind.SOFT, rule.soft_limit))
+    if rule.hard_limit is not None:
+        wanted.append((StepKind.HARD, rule.hard_limit))
+    by_amount: dict[Decimal, Step] = {}
+    for kind, threshold in wanted:
+        amount = _amount(threshold, kind, entity, budget)
+        if amount is None or amount <= 0:
+            continue
+        step = Step(kind, amount, threshold.label)
+        held = by_amount.get(amount)
+        if held is None or _PRIORITY[kind] > _PRIORITY[held.kind]:
+            by_amount[amount] = step
+    return [by_amount[a] for a in sorted(by_amount)]
+
+
+def _amount(
+    threshold: Threshold, kind: StepKind, entity: Entity, budget: Decimal | None
+) -> Decimal | None:
+    if threshold.kind == "amount":
+        return threshold.value
+    if threshold.kind == "litellm":
+        return entity.soft_budget if kind is StepKind.SOFT else entity.max_budget
+    return None if budget is None else budget * threshold.value
+
+
+def _current(steps: Sequence[Step], spend: Decimal) -> Step | None:
+    crossed = [s for s in steps if spend >= s.amount]
+    return crossed[-1] if crossed else None
+
+
+def _rank(step_id: str | None) -> tuple[Decimal, int]:
+    if step_id is None:
+        return (Decimal(-1), -1)
+    kind, _, amount = step_id.partition("@")
+    priority = _PRIORITY.get(StepKind(kind), 0) if kind in StepKind.__members__.values() else 0
+    try:
+        return (Decimal(amount), priority)
+    except ArithmeticError:
+        return (Decimal(-1), -1)
+
+
+# Ladder notices ------------------------------------------------------------------------------
+
+
+def _ladder_notice(
+    ctx: _Ctx, base: Alert, steps: Sequence[Step], current: Step | None, channel: str
+) -> Iterator[Decision]:
+    notices = [n for n in ctx.notices(channel) if not n.threshold.startswith("forecast")]
+    claimed = {(n.threshold, n.event) for n in notices}
+    last = notices[-1].level if notices else None
+    if current is None and last is None:
+        return
+    if current is not None and current.id == last:
+        yield from _repeat(ctx, base, current, channel, notices, claimed)
+        return
+    if current is not None and _rank(current.id) > _rank(last):
+        reason = Reason.FIRED if last is None else Reason.ESCALATED
+        alert = _step_alert(base, current, steps, last)
+        if (current.id, NoticeEvent.FIRED) in claimed:
+            yield Decision(
+                Reason.DEDUPED, Action.NONE, alert, channel, note="sent earlier this period"
+            )
+            return
+        yield _notify(ctx, alert, reason, channel, NoticeEvent.FIRED, current.id, current.id)
+        return
+    assert last is not None
+    alert = _resolved_alert(base, last, current, steps)
+    if (last, NoticeEvent.RESOLVED) in claimed:
+        yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="resolution sent")
+        return
+    level = current.id if current is not None else None
+    yield _notify(ctx, alert, Reason.RESOLVED, channel, NoticeEvent.RESOLVED, last, level)
+
+
+def _repeat(
+    ctx: _Ctx,
+    base: Alert,
+    current: Step,
+    channel: str,
+    notices: Sequence[Notice],
+    claimed: set[tuple[str, NoticeEvent]],
+) -> Iterator[Decision]:
+    alert = _step_alert(base, current, (), None)
+    every = ctx.rule.renotify
+    fired = next(
+        (n for n in notices if n.threshold == current.id and n.event is NoticeEvent.FIRED), None
+    )
+    if every is None or current.kind is not StepKind.HARD or fired is None:
+        yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="sent earlier this period")
+        return
+    count = int((ctx.now - fired.at) / every)
+    repeat_id = f"{current.id}#repeat{count}"
+    if count < 1 or (repeat_id, NoticeEvent.REPEAT) in claimed:
+        yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="reminder not yet due")
+        return
+    yield _notify(ctx, alert, Reason.REPEAT, channel, NoticeEvent.REPEAT, repeat_id, current.id)
+
+
+def _notify(
+    ctx: _Ctx,
+    alert: Alert,
+    reason: Reason,
+    channel: str,
+    event: NoticeEvent,
+    step: str,
+    level: str | None,
+) -> Decision:
+    """A notice for `channel`, unless no channel, a snooze or quiet hours hold it back."""
+    if not channel:
+        return Decision(
+            Reason.NO_CHANNEL,
+            Action.NONE,
+            alert,
+            None,
+            event,
+            step,
+            level,
+            note=f"{reason.value}, but no channel: set `notify:` on the rule or "
+            "routing.default in the config",
+        )
+    snooze = next((s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now)), None)
+    if snooze is not None and event is not NoticeEvent.RESOLVED:
+        return Decision(
+            Reason.SNOOZED,
+            Action.NONE,
+            alert,
+            channel,
+            event,
+            step,
+            level,
+            note=f"until {snooze.until:%Y-%m-%d %H:%M %Z}: {snooze.reason}",
+        )
+    quiet = ctx.rules.routing.quiet.get(channel)
+    urgent = alert.kind is StepKind.HARD and ctx.rules.routing.urgent_overrides_quiet
+    if isinstance(quiet, QuietHours) and quiet.covers(ctx.now) and not urgent:
+        return Decision(
+            Reason.QUIET_HOURS,
+            Action.NONE,
+            alert,
+            channel,
+            event,
+            step,
+            level,
+            note="sent when the channel's quiet hours end",
+        )
+    return Decision(reason, Action.NOTIFY, alert, channel, event, step, level)
+
+
+def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None) -> Alert:
+    skipped = [s for s in steps if _rank(last) < _rank(s.id) < _rank(step.id)]
+    detail = f"crossed {_describe(step)}"
+    if skipped:
+        detail += " (also passed " + ", ".join(_describe(s) for s in skipped) + ")"
+    return _with(
+        base,
+        kind=step.kind,
+        step=step.id,
+        step_label=step.label,
+        step_amount=step.amount,
+        detail=detail,
+    )
+
+
+def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequence[Step]) -> Alert:
+    previous = next((s for s in steps if s.id == last), None)
+    if previous is None:  # the step moved (budget changed) or the rule no longer has it
+        kind_text, _, _ = last.partition("@")
+        kind = StepKind(kind_text) if kind_text in _PRIORITY_NAMES else StepKind.THRESHOLD
+        amount = _rank(last)[0]
+        previous = Step(kind, amount, fmt_money(amount))
+    now_at = f"now at {_describe(current)}" if current else "now under every alert step"
+    return _with(
+        base,
+        kind=previous.kind,
+        step=last,
+        step_label=previous.label,
+        step_amount=previous.amount,
+        level=current.id if current else None,
+        detail=f"back under {_describe(previous)}; {now_at}",
+    )
+
+
+_PRIORITY_NAMES = frozenset(k.value for k in _PRIORITY)
+
+
+def _describe(step: Step) -> str:
+    names = {StepKind.SOFT: "the soft limit", StepKind.HARD: "the hard limit"}
+    name = names.get(step.kind, "the alert step")
+    money = fmt_money(step.amount)
+    if step.label == "litellm":
+        return f"{name} {money} (set in LiteLLM)"
+    if step.label.startswith("$"):
+        return f"{name} {money}"
+    return f"{name} {step.label} ({money})"
+
+
+def _with(alert: Alert, **changes: object) -> Alert:
+    fields = {name: getattr(alert, name) for name in Alert.__dataclass_fields__}
+    fields.update(changes)
+    return Alert(**fields)
+
+
+# Forecast ------------------------------------------------------------------------------------
+
+
+def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decision]:
+    settings = ctx.rule.forecast
+    projection = base.projection
+    assert settings is not None
+    assert projection is not None
+    target = _amount(settings.alert_if_projected_over, StepKind.HARD, ctx.entity, budget)
+    if target is None:
+        return
+    clear_at = (
+        _amount(settings.clear_below, StepKind.HARD, ctx.entity, budget)
+        if settings.clear_below is not None
+        else target * Decimal("0.95")
+    )
+    step_id = f"forecast@{target.normalize():f}"
+    alert = _with(
+        base,
+        kind=StepKind.FORECAST,
+        step=step_id,
+        step_label=settings.alert_if_projected_over.label,
+        step_amount=target,
+        detail=_forecast_detail(projection, target),
+    )
+    if not projection.ok:
+        yield Decision(Reason.INSUFFICIENT_DATA, Action.NONE, alert, note=projection.reason)
+        return
+    memory = ctx.state.forecasts.get(ctx.key)
+    streak = memory.streak if memory is not None and memory.period == ctx.period.key else 0
+    assert projection.projected is not None
+    over = projection.projected >= target or projection.runaway
+    under = projection.projected < (clear_at or target) and not projection.runaway
+    new_streak = streak + 1 if over else 0
+    if new_streak != streak:
+        reason = Reason.FORECAST_PENDING if over else Reason.FORECAST_STEADY
+        yield Decision(reason, Action.RECORD, alert, streak=new_streak)
+    for channel in ctx.channels:
+        notices = [n for n in ctx.notices(channel) if n.threshold == step_id]
+        fired = any(n.event is NoticeEvent.FIRED for n in notices)
+        resolved = any(n.event is NoticeEvent.RESOLVED for n in notices)
+        if over and not fired and new_streak >= settings.consecutive:
+            yield _notify(ctx, alert, Reason.FORECAST, channel, NoticeEvent.FIRED, step_id, step_id)
+        elif over and not fired:
+            yield Decision(
+                Reason.FORECAST_PENDING,
+                Action.NONE,
+                alert,
+                channel,
+                note=f"{new_streak} of {settings.consecutive} evaluations over",
+            )
+        elif fired and under and not resolved:
+            yield _notify(
+                ctx, alert, Reason.FORECAST_CLEARED, channel, NoticeEvent.RESOLVED, step_id, None
+            )
+        elif fired and over:
+            yield Decision(
+                Reason.DEDUPED,
+                Action.NONE,
+                alert,
+                channel,
+                note="forecast alert sent earlier this period",
+            )
+
+
+def _forecast_detail(projection: Projection, target: Decimal) -> str:
+    if not projection.ok:
+        return projection.describe()
+    text = f"projected {projection.describe()}; alert point {fmt_money(target)}"
+    if projection.runaway and projection.fast is not None:
+        text += f"; at the {projection.fast.method} the budget runs out first"
+    return text
+
+
+# Actions -------------------------------------------------------------------------------------
+
+
+def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
+    if not ctx.rule.reset:
+        return
+    memory = ctx.state.resets.get(ctx.key)
+    alert = _with(base, kind=StepKind.HARD, step="reset")
+    if memory is None:
+        yield Decision(
+            Reason.BASELINE,
+            Action.RECORD,
+            alert,
+            note="first period seen; spend is reset from the next period on",
+        )
+    elif memory.period != ctx.period.key:
+        yield Decision(
+            Reason.RESET,
+            Action.RESET,
+            alert,
+            note=f"period started {ctx.period.start:%Y-%m-%d %H:%M %Z}; "
+            f"last reset for period {memory.period}",
+        )
+
+
+def _block(ctx: _Ctx, base: Alert, current: Step | None) -> Iterator[Decision]:
+    memory: ActionMemory | None = ctx.state.blocks.get(ctx.key)
+    alert = _with(base, kind=StepKind.HARD, step="block")
+    over = current is not None and current.kind is StepKind.HARD
+    if memory is not None:
+        if memory.period != ctx.period.key:
+            yield Decision(Reason.UNBLOCK, Action.UNBLOCK, alert, note="a new period started")
+        elif not over:
+            yield Decision(
+                Reason.UNBLOCK,
+                Action.UNBLOCK,
+                alert,
+                note="spend is back under the hard limit (budget raised?)",
+            )
+        return
+    if ctx.rule.on_hard_limit == "block" and over and not ctx.entity.blocked:
+        yield Decision(Reason.BLOCK, Action.BLOCK, alert, note="spend is over the hard limit")
+
+
+# Routing -------------------------------------------------------------------------------------
+
+
+def route(rule: Rule, entity: Entity | None, routing: Routing) -> tuple[str, ...]:
+    """Channels for a budget: the rule's own, plus the owners' (team of a key too), else default."""
+    channels = list(rule.notify)
+    if entity is not None:
+        channels.extend(_owners(entity, routing))
+    if not channels:
+        channels.extend(routing.default)
+    return tuple(dict.fromkeys(channels))
+
+
+def _owners(entity: Entity, routing: Routing) -> Iterable[str]:
+    own = routing.owners.get(entity.scope, {})
+    for name in (entity.id, entity.name):
+        if name and name in own:
+            yield from own[name]
+    if entity.team_id or entity.team_name:
+        teams = routing.owners.get(Scope.TEAM, {})
+        for name in (entity.team_id, entity.team_name):
+            if name and name in teams:
+                yield from teams[name]
+
+
+# Source health -------------------------------------------------------------------------------
+
+
+def _source_health(
+    rules: RuleSet, snapshot: Snapshot, state: LedgerState, now: datetime
+) -> Iterator[Decision]:
+    channels = rules.routing.meta or rules.routing.default or ("",)
+    for name, status in sorted(snapshot.sources.items()):
+        problem = _staleness(status, rules.stale_after, now)
+        for channel in channels:
+            thread = (SOURCE_RULE, Scope.GLOBAL, name, "incidents", channel)
+            notices = state.notices.get(thread, ())
+            incident = 1 + sum(1 for n in notices if n.event is NoticeEvent.RESOLVED)
+            step = f"incident#{incident}"
+            open_ = any(n.threshold == step and n.event is NoticeEvent.FIRED for n in notices)
+            alert = Alert(
+                rule=SOURCE_RULE,
+                scope=Scope.GLOBAL,
+                entity_id=name,
+                label=f"source {name}",
+                period=_INCIDENTS,
+                kind=StepKind.SOURCE,
+                step=step,
+                data_as_of=status.data_as_of,
+                detail=problem or "reading again",
+            )
+            if problem and not open_:
+                yield _meta(alert, Reason.SOURCE_DOWN, channel, NoticeEvent.FIRED, step)
+            elif not problem and open_:
+                yield _meta(alert, Reason.SOURCE_RECOVERED, channel, NoticeEvent.RESOLVED, None)
+            elif problem:
+                yield Decision(
+                    Reason.DEDUPED,
+                    Action.NONE,
+                    alert,
+                    channel or None,
+                    note="outage already reported",
+                )
+
+
+_INCIDENTS = Period(start=datetime(1970, 1, 1, tzinfo=UTC), end=None, tz=UTC)
+
+
+def _meta(
+    alert: Alert, reason: Reason, channel: str, event: NoticeEvent, level: str | None
+) -> Decision:
+    if not channel:
+        return Decision(
+            Reason.NO_CHANNEL,
+            Action.NONE,
+            alert,
+            None,
+            event,
+            alert.step,
+            level,
+            note=f"{reason.value}, but no channel: set routing.meta or "
+            "routing.default in the config",
+        )
+    return Decision(reason, Action.NOTIFY, alert, channel, event, alert.step, level)
+
+
+def _staleness(status: SourceStatus | None, stale_after: timedelta, now: datetime) -> str:
+    """Why data from this source cannot be trusted now ("" when it can)."""
+    if status is None:
+        return "no data from this source"
+    if status.data_as_of is None:
+        return status.error or "never read successfully"
+    age = now - status.data_as_of
+    if age > stale_after:
+        minutes = int(age.total_seconds() // 60)
+        cause = f": {status.error}" if status.error else ""
+        return f"data is {minutes} min old{cause}"
+    return ""
+
+
+def _as_of(status: SourceStatus | None) -> datetime | None:
+    return None if status is None else status.data_as_of
+
+
+def forecast_memory(decision: Decision) -> ForecastMemory | None:
+    """The streak to store for a forecast bookkeeping decision."""
+    if decision.streak is None:
+        return None
+    return ForecastMemory(period=decision.alert.period.key, streak=decision.streak)
+
+
+def by_reason(decisions: Iterable[Decision]) -> Mapping[Reason, int]:
+    """Count decisions per reason (for logs and metrics)."""
+    counts: dict[Reason, int] = {}
+    for d in decisions:
+        counts[d.reason] = counts.get(d.reason, 0) + 1
+    return counts

@@ -1,0 +1,303 @@
+"""Budget periods: calendar units, fixed durations, cron schedules and LiteLLM's own cycles. Pure.
+
+The only module that imports croniter. Every function takes `now`; none reads the clock.
+A period is the half-open interval [start, end); its `key` identifies it across restarts and
+replicas, so a new period is a new dedup identity and re-arms every threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+CALENDAR_UNITS = ("daily", "weekly", "monthly", "quarterly", "yearly")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_ANCHOR = datetime(2000, 1, 3)  # noqa: DTZ001 - a wall time in the rule's zone (a Monday)
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_LITELLM_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w|mo)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+Kind = Literal["calendar", "every", "cron", "litellm"]
+
+
+class PeriodError(ValueError):
+    """A period, duration, cron expression or time zone is not understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSpec:
+    """How a rule's budget period repeats, as parsed from `period:`."""
+
+    kind: Kind
+    text: str
+    unit: str = ""
+    """Calendar unit (daily … yearly) or duration unit (s, m, h, d, w)."""
+    count: int = 0
+    """Number of duration units for `every` periods."""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One occurrence of a budget period: [start, end) in a time zone."""
+
+    start: datetime
+    end: datetime | None
+    """None for a budget that never resets (LiteLLM entity without budget_duration)."""
+    tz: tzinfo
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this period, the same on every replica and after restarts."""
+        if self.end is None:
+            return "lifetime"
+        return _iso_utc(self.start)
+
+    def elapsed(self, now: datetime) -> timedelta:
+        return max(timedelta(0), now - self.start)
+
+    def length(self) -> timedelta | None:
+        return None if self.end is None else self.end - self.start
+
+    def fraction_elapsed(self, now: datetime) -> float | None:
+        length = self.length()
+        if length is None or length <= timedelta(0):
+            return None
+        return min(1.0, self.elapsed(now) / length)
+
+    def contains(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+
+# Parsing -------------------------------------------------------------------------------------
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """An IANA time zone such as "Europe/Stockholm" or "UTC"."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PeriodError(
+            f"unknown time zone {name!r}; use an IANA name such as UTC, Europe/Stockholm "
+            "or America/New_York"
+        ) from exc
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration such as "90s", "30m", "12h", "3d" or "2w"."""
+    match = _DURATION.match(text)
+    if not match or int(match[1]) <= 0:
+        raise PeriodError(f"expected a duration such as 30m, 12h, 3d or 2w, got {text!r}")
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def parse_period(text: str) -> PeriodSpec:
+    """Read `period:`: a calendar unit, a duration ("30d"), a 5-field cron, or "litellm"."""
+    raw = text.strip()
+    if raw in CALENDAR_UNITS:
+        return PeriodSpec("calendar", raw, unit=raw)
+    if raw == "litellm":
+        return PeriodSpec("litellm", raw)
+    match = _DURATION.match(raw)
+    if match:
+        if int(match[1]) <= 0:
+            raise PeriodError(f"a period must be longer than zero, got {text!r}")
+        return PeriodSpec("every", raw, unit=match[2], count=int(match[1]))
+    fields = raw.split()
+    if len(fields) == 5:
+        if not croniter.is_valid(raw):
+            raise PeriodError(
+                f"invalid cron expression {text!r}: expected 5 fields "
+                '(minute hour day-of-month month day-of-week), e.g. "0 0 1 * *"'
+            )
+        return PeriodSpec("cron", raw)
+    raise PeriodError(
+        f"unknown period {text!r}; use daily, weekly, monthly, quarterly, yearly, a duration "
+        'such as 30d or 12h, a cron expression such as "0 9 * * 1", or litellm'
+    )
+
+
+def litellm_duration(text: str | None) -> timedelta | None:
+    """LiteLLM's `budget_duration` ("60s", "1m", "30d", "1mo") as a timedelta; None if absent."""
+    if not text:
+        return None
+    match = _LITELLM_DURATION.match(text)
+    if not match:
+        return None
+    if match[2] == "mo":
+        return timedelta(days=30 * int(match[1]))
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+# Current period ------------------------------------------------------------------------------
+
+
+def current_period(
+    spec: PeriodSpec, tz: tzinfo, now: datetime, *, anchor: datetime | None = None
+) -> Period:
+    """The period of `spec` in time zone `tz` that contains `now` (start <= now < end)."""
+    _require_aware(now)
+    if spec.kind == "calendar":
+        return _calendar(spec.unit, tz, now)
+    if spec.kind == "every":
+        return _every(spec, tz, now, anchor or DEFAULT_ANCHOR)
+    if spec.kind == "cron":
+        return _cron(spec.text, tz, now)
+    raise PeriodError("litellm periods depend on the entity; use litellm_period()")
+
+
+def next_period(period: Period, spec: PeriodSpec, *, anchor: datetime | None = None) -> Period:
+    """The period that starts where `period` ends."""
+    if period.end is None:
+        raise PeriodError("a lifetime budget has no next period")
+    return current_period(spec, period.tz, period.end, anchor=anchor)
+
+
+def litellm_period(
+    reset_at: datetime | None, duration: str | None, now: datetime, tz: tzinfo = UTC
+) -> Period:
+    """The entity's own LiteLLM cycle: it ends at `budget_reset_at`.
+
+    LiteLLM resets late (up to one scheduler tick after `budget_reset_at`), so a reset time in
+    the past still names the current period until LiteLLM advances it. Without a duration the
+    budget never resets: a lifetime period.
+    """
+    length = litellm_duration(duration)
+    if reset_at is None or length is None:
+        return Period(start=EPOCH, end=None, tz=tz)
+    _require_aware(reset_at)
+    start = reset_at - length
+    if reset_at - length > now:  # clock skew or an odd alignment: never start in the future
+        start = min(start, now)
+    return Period(start=start, end=reset_at, tz=tz)
+
+
+# Implementation ------------------------------------------------------------------------------
+
+
+def _calendar(unit: str, tz: tzinfo, now: datetime) -> Period:
+    local = now.astimezone(tz).date()
+    start_day, end_day = _calendar_days(unit, local)
+    return Period(start=_local_midnight(start_day, tz), end=_local_midnight(end_day, tz), tz=tz)
+
+
+def _calendar_days(unit: str, day: date) -> tuple[date, date]:
+    if unit == "daily":
+        return day, day + timedelta(days=1)
+    if unit == "weekly":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if unit == "monthly":
+        start = day.replace(day=1)
+        return start, _add_months(start, 1)
+    if unit == "quarterly":
+        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return start, _add_months(start, 3)
+    if unit == "yearly":
+        start = date(day.year, 1, 1)
+        return start, date(day.year + 1, 1, 1)
+    raise PeriodError(f"unknown calendar unit {unit!r}")
+
+
+def _add_months(first_of_month: date, months: int) -> date:
+    index = first_of_month.month - 1 + months
+    return date(first_of_month.year + index // 12, index % 12 + 1, 1)
+
+
+def _every(spec: PeriodSpec, tz: tzinfo, now: datetime, anchor: datetime) -> Period:
+    if spec.unit in ("d", "w"):
+        days = spec.count * (7 if spec.unit == "w" else 1)
+        return _every_days(days, tz, now, anchor)
+    step = timedelta(seconds=spec.count * _UNIT_SECONDS[spec.unit])
+    origin = _localize(anchor, tz) if anchor.tzinfo is None else anchor
+    n = (now - origin) // step
+    start = origin + n * step
+    return Period(start=start.astimezone(tz), end=(start + step).astimezone(tz), tz=tz)
+
+
+def _every_days(days: int, tz: tzinfo, now: datetime, anchor: datetime) -> Period:
+    """Periods of whole local days: boundaries stay at the anchor's wall-clock time across DST."""
+    anchor_local = anchor.astimezone(tz) if anchor.tzinfo else anchor
+    wall = anchor_local.time().replace(tzinfo=None)
+    today = now.astimezone(tz).date()
+    offset = (today - anchor_local.date()).days
+    start_day = anchor_local.date() + timedelta(days=(offset // days) * days)
+    start = _localize(datetime.combine(start_day, wall), tz)
+    if start > now:
+        start_day -= timedelta(days=days)
+        start = _localize(datetime.combine(start_day, wall), tz)
+    end = _localize(datetime.combine(start_day + timedelta(days=days), wall), tz)
+    return Period(start=start, end=end, tz=tz)
+
+
+def _cron(expr: str, tz: tzinfo, now: datetime) -> Period:
+    local_now = now.astimezone(tz)
+    # croniter's get_prev is strict, so step just past `now` to include a boundary at `now`.
+    prev = croniter(expr, local_now + timedelta(microseconds=1)).get_prev(datetime)
+    start = _first_occurrence(prev, tz)
+    nxt = _cron_next(expr, max(start, local_now), tz)
+    return Period(start=start, end=nxt, tz=tz)
+
+
+def _cron_next(expr: str, after: datetime, tz: tzinfo) -> datetime:
+    """Next cron boundary after `after`; the repeat of an ambiguous wall time is not a boundary."""
+    it = croniter(expr, after)
+    while True:
+        candidate = it.get_next(datetime)
+        if candidate.fold == 1 and _is_ambiguous(candidate, tz):
+            continue
+        return candidate.astimezone(tz)
+
+
+def _first_occurrence(at: datetime, tz: tzinfo) -> datetime:
+    """For a wall time that occurs twice (autumn DST), the first of the two."""
+    if at.fold == 1 and _is_ambiguous(at, tz):
+        return at.replace(fold=0).astimezone(tz)
+    return at.astimezone(tz)
+
+
+def _is_ambiguous(at: datetime, tz: tzinfo) -> bool:
+    naive = at.replace(tzinfo=None)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    return first.utcoffset() != second.utcoffset()
+
+
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
+    return _localize(datetime.combine(day, time(0)), tz)
+
+
+def _localize(naive: datetime, tz: tzinfo) -> datetime:
+    """Attach `tz` to a wall time; a time skipped by DST becomes the first instant after it."""
+    aware = naive.replace(tzinfo=tz, fold=0)
+    canonical = aware.astimezone(UTC).astimezone(tz)
+    if canonical.replace(tzinfo=None) == naive:
+        return canonical
+    # In a DST gap: the transition instant lies between the two readings of the wall time.
+    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    high = aware.astimezone(UTC)
+    low, high = min(low, high), max(low, high)
+    before = low.astimezone(tz).utcoffset()
+    while high - low > timedelta(seconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() == before:
+            low = mid
+        else:
+            high = mid
+    return high.replace(microsecond=0).astimezone(tz)
+
+
+def _require_aware(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise PeriodError("datetimes must carry a time zone")
+
+
+def _iso_utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
