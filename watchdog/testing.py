@@ -1,0 +1,69 @@
+"""Fakes for tests, typed against the real Protocols. Never imported by production code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+from watchdog.errors import DeliveryError, SourceError
+from watchdog.model import Entity, Scope
+from watchdog.notify import Receipt
+from watchdog.render import Message
+from watchdog.rules import RuleSet
+from watchdog.sources import Reading
+
+
+class FakeSource:
+    """A source whose entities tests set directly; `fail` makes the next reads raise."""
+
+    def __init__(self, name: str = "litellm", entities: Iterable[Entity] = ()) -> None:
+        self._name = name
+        self.entities: dict[Scope, dict[str, Entity]] = {}
+        self.fail: SourceError | None = None
+        self.reads = 0
+        self.set(entities)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def set(self, entities: Iterable[Entity]) -> None:
+        for entity in entities:
+            self.entities.setdefault(entity.scope, {})[entity.id] = entity
+
+    async def read(self, *, rules: RuleSet, now: datetime) -> Reading:
+        del rules
+        self.reads += 1
+        if self.fail is not None:
+            raise self.fail
+        frozen: Mapping[Scope, Mapping[str, Entity]] = MappingProxyType(
+            {s: MappingProxyType(dict(e)) for s, e in self.entities.items()}
+        )
+        return Reading(source=self._name, taken_at=now, entities=frozen, requests=1)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RecordingNotifier:
+    """A channel that keeps what it was sent; `fail_with` makes sends raise."""
+
+    def __init__(self, name: str = "recorder") -> None:
+        self._name = name
+        self.sent: list[tuple[Message, str | None]] = []
+        self.fail_with: DeliveryError | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def send(self, message: Message, *, thread: str | None = None) -> Receipt:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((message, thread))
+        ref = f"{self._name}:{len(self.sent)}"
+        return Receipt(ref=ref, thread=thread or ref)
+
+    async def aclose(self) -> None:
+        return None
