@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watchdog import __version__, config, snapshot
@@ -172,6 +172,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     loaded = snapshot.load(snapshot_path)
     now = _parse_at(args.at) if args.at else loaded.snapshot.taken_at
+    # A saved snapshot is what the sources said then: its age is not staleness.
+    ruleset = ruleset.with_routing(ruleset.routing, stale_after=timedelta(days=3650))
     state = LedgerState(history=loaded.history)
     decisions = evaluate(ruleset, loaded.snapshot, state, now, explain=True)
     found = rows(decisions)

@@ -724,14 +724,16 @@ def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decisi
         step_amount=target,
         detail=_forecast_detail(projection, target),
     )
-    if not projection.ok:
+    if not projection.ok and not projection.runaway:
         yield Decision(Reason.INSUFFICIENT_DATA, Action.NONE, alert, note=projection.reason)
         return
     memory = ctx.state.forecasts.get(ctx.key)
     streak = memory.streak if memory is not None and memory.period == ctx.period.key else 0
-    assert projection.projected is not None
-    over = projection.projected >= target or projection.runaway
-    under = projection.projected < (clear_at or target) and not projection.runaway
+    projected = projection.projected
+    over = projection.runaway or (
+        projected is not None and projected >= target * (1 + settings.margin.value)
+    )
+    under = not projection.runaway and projected is not None and projected < (clear_at or target)
     new_streak = streak + 1 if over else 0
     if new_streak != streak:
         reason = Reason.FORECAST_PENDING if over else Reason.FORECAST_STEADY
@@ -765,12 +767,16 @@ def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decisi
 
 
 def _forecast_detail(projection: Projection, target: Decimal) -> str:
+    runaway = ""
+    if projection.runaway and projection.fast is not None and projection.exhausts_at:
+        runaway = (
+            f"at the {projection.fast.method} ({fmt_money(projection.fast.per_hour)}/h) "
+            f"the budget runs out at {projection.exhausts_at:%Y-%m-%d %H:%M %Z}"
+        )
     if not projection.ok:
-        return projection.describe()
+        return runaway or projection.describe()
     text = f"projected {projection.describe()}; alert point {fmt_money(target)}"
-    if projection.runaway and projection.fast is not None:
-        text += f"; at the {projection.fast.method} the budget runs out first"
-    return text
+    return f"{text}; {runaway}" if runaway else text
 
 
 # Actions -------------------------------------------------------------------------------------

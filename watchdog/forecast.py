@@ -1,9 +1,9 @@
 """Projected spend: where a budget ends the period at the current pace, and when it runs out. Pure.
 
 Two paces, each explained in the alert:
-- the *steady* pace predicts period-end spend: the growth over a trailing window (default 7 d,
-  which absorbs weekday/weekend swings and one-off spikes) or, while history is shorter than
-  the window, the average since the period began (run rate);
+- the *steady* pace predicts period-end spend: the typical daily growth over a trailing window
+  (default 7 d, which absorbs weekday/weekend swings) with the busiest day left out (one-off
+  spikes), or while history is shorter than the window, the same since the period began;
 - the *fast* pace (the last hour) catches runaway loops: when it would exhaust the budget
   within `exhaustion_within`, that alone is reason to warn.
 Below a minimum-data gate (elapsed time, readings, spend) the answer is "insufficient data",
@@ -12,6 +12,7 @@ which is shown but never alerts.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,16 +25,28 @@ from watchdog.rules import Forecast
 from watchdog.windows import Period
 
 FAST_WINDOW = timedelta(hours=1)
-HOUR = Decimal(3600)
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    """USD per hour over a stretch of time, and how it was measured."""
+    """Spend over a stretch of time, and how it was measured."""
 
-    per_hour: Decimal
+    amount: Decimal
     span: timedelta
     method: str
+
+    @property
+    def per_hour(self) -> Decimal:
+        return self.over(timedelta(hours=1))
+
+    def over(self, duration: timedelta) -> Decimal:
+        """Spend at this pace over `duration` (multiplied before dividing: exact where it can)."""
+        seconds = Decimal(self.span.total_seconds())
+        if seconds <= 0:
+            return ZERO
+        return self.amount * Decimal(duration.total_seconds()) / seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +84,31 @@ def project(
     rates: Mapping[str, Decimal] | None = None,
     current: Decimal | None = None,
 ) -> Projection:
-    """Project `measurement` to the end of `period`; `current` is the counter now."""
+    """Project `measurement` to the end of `period`; `current` is the counter now.
+
+    The runaway check (the last hour's pace) needs no gate: it is answered whenever an hour
+    of readings exists, even when the period-end projection still says "insufficient data".
+    """
     if period.end is None:
         return Projection(ok=False, reason="the budget never resets, so it has no period end")
-    gate = _gate(measurement, period, now, settings, history)
-    if gate:
-        return Projection(ok=False, reason=gate)
     counter = measurement.spend if current is None else current
-    steady = _steady(measurement, now, settings, history, counter, rates or {})
-    if steady is None:
-        return Projection(
-            ok=False, reason=f"history covers less than the {_human(settings.window)} window"
-        )
     fast = _fast(now, history, counter, rates or {})
-    remaining_hours = Decimal((period.end - now).total_seconds()) / HOUR
-    projected = measurement.spend + steady.per_hour * max(remaining_hours, ZERO)
-    exhausts_at, runaway = _exhaustion(
-        measurement.spend, budget, fast or steady, now, period, settings, fast is not None
+    exhausts_at, runaway = (None, False)
+    if fast is not None:
+        exhausts_at, runaway = _exhaustion(measurement.spend, budget, fast, now, period, settings)
+    warm = _baseline(history, now - settings.window) is not None or _human(settings.window) in (
+        rates or {}
     )
+    gate = _gate(measurement, period, now, settings, history, warm=warm)
+    steady = None if gate else _steady(measurement, now, settings, history, counter, rates or {})
+    if steady is None:
+        reason = gate or f"history covers less than the {_human(settings.window)} window"
+        return Projection(
+            ok=False, reason=reason, fast=fast, exhausts_at=exhausts_at, runaway=runaway
+        )
+    projected = measurement.spend + steady.over(max(period.end - now, timedelta(0)))
+    if fast is None:
+        exhausts_at, _ = _exhaustion(measurement.spend, budget, steady, now, period, settings)
     return Projection(
         ok=True,
         projected=projected,
@@ -99,28 +119,47 @@ def project(
     )
 
 
+def default_min_elapsed(length: timedelta) -> timedelta:
+    """10% of the period; on periods of two weeks or more, a week (weekday/weekend swings)."""
+    return max(length / 10, WEEK) if length >= 2 * WEEK else length / 10
+
+
 def _gate(
     measurement: Measurement,
     period: Period,
     now: datetime,
     settings: Forecast,
     history: Sequence[Sample],
+    *,
+    warm: bool,
 ) -> str:
-    length = period.length()
-    assert length is not None
-    needed = settings.min_elapsed if settings.min_elapsed is not None else length / 10
-    elapsed = now - measurement.since
-    if elapsed < needed:
-        return f"{_human(elapsed)} of data in this period, needs {_human(needed)}"
-    readings = 1 + sum(1 for s in history if measurement.since <= s.at < now)
-    if readings < settings.min_samples:
-        plural = "reading" if readings == 1 else "readings"
-        return f"{readings} spend {plural} this period, needs {settings.min_samples}"
+    """Why the period-end projection cannot be trusted yet ("" when it can).
+
+    With readings that cover the trailing window (a daemon that ran last period too) the pace
+    is known from the period's first hour; otherwise the period's own data must be long
+    enough and plentiful enough.
+    """
     if measurement.spend < settings.min_spend:
         return (
             f"spend {fmt_money(measurement.spend)} is under the minimum "
             f"{fmt_money(settings.min_spend)}"
         )
+    if warm:
+        return ""
+    length = period.length()
+    assert length is not None
+    needed = (
+        settings.min_elapsed if settings.min_elapsed is not None else default_min_elapsed(length)
+    )
+    elapsed = now - measurement.since
+    if elapsed < needed:
+        return f"{_human(elapsed)} of data in this period, needs {_human(needed)}"
+    # readings taken since the counting began, plus the one in hand
+    since = bisect_left(history, measurement.since, key=_at)
+    readings = 1 + bisect_left(history, now, key=_at) - since
+    if readings < settings.min_samples:
+        plural = "reading" if readings == 1 else "readings"
+        return f"{readings} spend {plural} this period, needs {settings.min_samples}"
     return ""
 
 
@@ -132,24 +171,93 @@ def _steady(
     counter: Decimal,
     rates: Mapping[str, Decimal],
 ) -> Pace | None:
-    run_rate = _per_hour(measurement.spend, now - measurement.since)
+    since = measurement.since
     run = Pace(
-        run_rate,
-        now - measurement.since,
+        measurement.spend,
+        now - since,
         "average pace since " + ("the period start" if measurement.complete else "first seen"),
     )
     if settings.method == "run_rate":
         return run
-    trailing = _trailing(history, counter, now, settings.window, rates)
-    if trailing is not None:
-        return trailing
-    return None if settings.method == "trailing" else run
+    covered = _baseline(history, now - settings.window) is not None
+    if covered:
+        typical = _typical(
+            history, counter, now, now - settings.window, f"the last {_human(settings.window)}"
+        )
+        if typical is not None:
+            return typical
+        return _trailing(history, counter, now, settings.window, rates)
+    key = _human(settings.window)
+    if key in rates:
+        return Pace(
+            rates[key],
+            settings.window,
+            f"pace over the last {key} (Prometheus)",
+        )
+    if settings.method == "trailing":
+        return None
+    since_text = "since the period start" if measurement.complete else "since first seen"
+    return _typical(history, counter, now, since, since_text) or run
+
+
+def _typical(
+    history: Sequence[Sample], counter: Decimal, now: datetime, start: datetime, span_text: str
+) -> Pace | None:
+    """Mean daily growth from `start`, leaving out the busiest day (one-off spikes).
+
+    Needs three whole days; the busiest day is dropped so a single batch job does not set the
+    pace for the rest of the period, while a sustained rise still moves the mean.
+    """
+    days = int((now - start) / DAY)
+    if days < 3:
+        return None
+    growths = [
+        _growth_between(history, counter, now - (i + 1) * DAY, now - i * DAY, now)
+        for i in range(days)
+    ]
+    if any(g is None for g in growths):
+        return None
+    kept = sorted(g for g in growths if g is not None)[:-1]
+    return Pace(
+        sum(kept, ZERO), len(kept) * DAY, f"typical daily pace {span_text} (busiest day left out)"
+    )
+
+
+def _value_at(history: Sequence[Sample], at: datetime) -> Sample | None:
+    """The last reading at or before `at` (history is oldest first)."""
+    index = bisect_right(history, at, key=_at)
+    return history[index - 1] if index else None
+
+
+def _between(history: Sequence[Sample], start: datetime, end: datetime) -> Sequence[Sample]:
+    """Readings in (start, end]."""
+    return history[bisect_right(history, start, key=_at) : bisect_right(history, end, key=_at)]
+
+
+def _at(sample: Sample) -> datetime:
+    return sample.at
+
+
+def _growth_between(
+    history: Sequence[Sample], counter: Decimal, start: datetime, end: datetime, now: datetime
+) -> Decimal | None:
+    baseline = _value_at(history, start)
+    if baseline is None:
+        return None
+    readings = list(_between(history, start, end))
+    if end >= now:
+        readings.append(Sample(now, counter))
+    return growth(baseline.spend, readings)
 
 
 def _fast(
     now: datetime, history: Sequence[Sample], counter: Decimal, rates: Mapping[str, Decimal]
 ) -> Pace | None:
     return _trailing(history, counter, now, FAST_WINDOW, rates, label="last hour's pace")
+
+
+def _baseline(history: Sequence[Sample], start: datetime) -> Sample | None:
+    return _value_at(history, start)
 
 
 def _trailing(
@@ -165,23 +273,18 @@ def _trailing(
     text = label or f"pace over the last {_human(window)}"
     key = _human(window)
     if key in rates:
-        return Pace(_per_hour(rates[key], window), window, f"{text} (Prometheus)")
-    start = now - window
-    baseline: Sample | None = None
-    for sample in history:
-        if sample.at > start:
-            break
-        baseline = sample
+        return Pace(rates[key], window, f"{text} (Prometheus)")
+    baseline = _value_at(history, now - window)
     if baseline is None:
         return None
     total = _growth_since(baseline, history, counter, now)
-    return Pace(_per_hour(total, now - baseline.at), now - baseline.at, text)
+    return Pace(total, now - baseline.at, text)
 
 
 def _growth_since(
     baseline: Sample, history: Sequence[Sample], counter: Decimal, now: datetime
 ) -> Decimal:
-    readings = [s for s in history if baseline.at < s.at <= now]
+    readings = _between(history, baseline.at, now)
     return growth(baseline.spend, [*readings, Sample(now, counter)])
 
 
@@ -192,23 +295,17 @@ def _exhaustion(
     now: datetime,
     period: Period,
     settings: Forecast,
-    fast: bool,
 ) -> tuple[datetime | None, bool]:
-    if budget is None or pace.per_hour <= 0 or spend >= budget:
+    """When `pace` uses up the budget within this period, and whether that is "runaway"
+    (sooner than `exhaustion_within`; meant for the fast pace)."""
+    if budget is None or pace.amount <= 0 or spend >= budget:
         return None, False
-    hours = (budget - spend) / pace.per_hour
-    at = now + timedelta(hours=float(hours))
+    seconds = (budget - spend) * Decimal(pace.span.total_seconds()) / pace.amount
+    at = now + timedelta(seconds=float(seconds))
     if period.end is not None and at >= period.end:
         return None, False
     horizon = settings.exhaustion_within
-    return at, bool(fast and horizon is not None and at - now <= horizon)
-
-
-def _per_hour(amount: Decimal, span: timedelta) -> Decimal:
-    seconds = Decimal(span.total_seconds())
-    if seconds <= 0:
-        return ZERO
-    return amount / seconds * HOUR
+    return at, horizon is not None and at - now <= horizon
 
 
 def _human(span: timedelta) -> str:

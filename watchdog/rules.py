@@ -326,6 +326,9 @@ class Forecast(_Model):
     (runaway loops); null turns it off."""
     consecutive: int = 2
     """Evaluations in a row the projection must stay over before alerting (hysteresis)."""
+    margin: ThresholdField = Threshold("percent", Decimal("0.05"))
+    """Alert only when the projection passes the alert point by this share (5%), so a
+    forecast hovering at the line does not fire."""
     clear_below: ThresholdField | None = None
     """Projection under which a forecast alert clears (default: 95% of the alert point)."""
 
@@ -335,6 +338,8 @@ class Forecast(_Model):
             raise ValueError("min_samples: at least 2 readings are needed to measure a pace")
         if self.consecutive < 1:
             raise ValueError("consecutive: must be 1 or more")
+        if self.margin.kind != "percent" or self.margin.value > 1:
+            raise ValueError("margin: a share of the alert point between 0% and 100%, e.g. 5%")
         return self
 
 

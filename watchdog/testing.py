@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 
 from watchdog.errors import DeliveryError, SourceError
-from watchdog.model import Entity, Scope
+from watchdog.evaluate import Action, Decision, Reason
+from watchdog.model import (
+    ActionMemory,
+    BudgetKey,
+    Entity,
+    ForecastMemory,
+    LedgerState,
+    Notice,
+    Scope,
+)
 from watchdog.notify import Receipt
 from watchdog.render import Message
 from watchdog.rules import RuleSet
@@ -67,3 +77,39 @@ class RecordingNotifier:
 
     async def aclose(self) -> None:
         return None
+
+
+def remember(state: LedgerState, decisions: Iterable[Decision], now: datetime) -> LedgerState:
+    """The ledger after the shell claimed, sent and recorded `decisions` (a pure store stand-in).
+
+    Notices are appended to their threads; forecast streaks, reset baselines and actions are
+    remembered the way the real stores do, so a test can run a timeline through the core.
+    """
+    notices = {k: list(v) for k, v in state.notices.items()}
+    forecasts = dict(state.forecasts)
+    resets = dict(state.resets)
+    blocks = dict(state.blocks)
+    for d in decisions:
+        a = d.alert
+        key: BudgetKey = (a.rule, a.scope, a.entity_id)
+        if d.action is Action.NOTIFY and d.event is not None:
+            notices.setdefault(d.thread, []).append(
+                Notice(threshold=d.step or a.step, event=d.event, level=d.level, at=now)
+            )
+        elif d.action is Action.RECORD and d.streak is not None:
+            forecasts[key] = ForecastMemory(period=a.period.key, streak=d.streak)
+        elif d.action is Action.RECORD and d.reason is Reason.BASELINE:
+            resets[key] = ActionMemory(period=a.period.key, at=now)
+        elif d.action is Action.RESET:
+            resets[key] = ActionMemory(period=a.period.key, at=now, spend_before=a.spend)
+        elif d.action is Action.BLOCK:
+            blocks[key] = ActionMemory(period=a.period.key, at=now)
+        elif d.action is Action.UNBLOCK:
+            blocks.pop(key, None)
+    return replace(
+        state,
+        notices=MappingProxyType({k: tuple(v) for k, v in notices.items()}),
+        forecasts=MappingProxyType(forecasts),
+        resets=MappingProxyType(resets),
+        blocks=MappingProxyType(blocks),
+    )
