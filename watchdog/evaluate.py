@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
@@ -388,7 +388,7 @@ def _budget(
     if budget is not None and budget <= 0:
         budget = None
     steps = ladder(rule, entity, budget)
-    base = _with(base, spend=measurement.spend, budget=budget, measurement=measurement)
+    base = replace(base, spend=measurement.spend, budget=budget, measurement=measurement)
     if not steps:
         if _names_entities(rule):  # a wildcard rule simply skips entities without a budget
             yield Decision(
@@ -400,7 +400,7 @@ def _budget(
         return
     current = _current(steps, measurement.spend)
     if rule.forecast is not None:
-        base = _with(base, projection=_project(ctx, budget, measurement))
+        base = replace(base, projection=_project(ctx, budget, measurement))
     yield from _reset(ctx, base)
     yield from _block(ctx, base, current)
     for channel in channels:
@@ -450,7 +450,7 @@ def _under(
         detail=f"next: {_describe(nxt)}" if nxt else "",
     )
     if rule.forecast is not None:
-        alert = _with(alert, projection=_project(ctx, budget, measurement))
+        alert = replace(alert, projection=_project(ctx, budget, measurement))
     yield Decision(Reason.UNDER, Action.NONE, alert)
 
 
@@ -650,7 +650,7 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
     detail = f"crossed {_describe(step)}"
     if skipped:
         detail += " (also passed " + ", ".join(_describe(s) for s in skipped) + ")"
-    return _with(
+    return replace(
         base,
         kind=step.kind,
         step=step.id,
@@ -668,7 +668,7 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
         amount = _rank(last)[0]
         previous = Step(kind, amount, fmt_money(amount))
     now_at = f"now at {_describe(current)}" if current else "now under every alert step"
-    return _with(
+    return replace(
         base,
         kind=previous.kind,
         step=last,
@@ -693,12 +693,6 @@ def _describe(step: Step) -> str:
     return f"{name} {step.label} ({money})"
 
 
-def _with(alert: Alert, **changes: object) -> Alert:
-    fields = {name: getattr(alert, name) for name in Alert.__dataclass_fields__}
-    fields.update(changes)
-    return Alert(**fields)
-
-
 # Forecast ------------------------------------------------------------------------------------
 
 
@@ -716,7 +710,7 @@ def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decisi
         else target * Decimal("0.95")
     )
     step_id = f"forecast@{target.normalize():f}"
-    alert = _with(
+    alert = replace(
         base,
         kind=StepKind.FORECAST,
         step=step_id,
@@ -786,7 +780,7 @@ def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
     if not ctx.rule.reset:
         return
     memory = ctx.state.resets.get(ctx.key)
-    alert = _with(base, kind=StepKind.HARD, step="reset")
+    alert = replace(base, kind=StepKind.HARD, step="reset")
     if memory is None:
         yield Decision(
             Reason.BASELINE,
@@ -806,7 +800,7 @@ def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
 
 def _block(ctx: _Ctx, base: Alert, current: Step | None) -> Iterator[Decision]:
     memory: ActionMemory | None = ctx.state.blocks.get(ctx.key)
-    alert = _with(base, kind=StepKind.HARD, step="block")
+    alert = replace(base, kind=StepKind.HARD, step="block")
     over = current is not None and current.kind is StepKind.HARD
     if memory is not None:
         if memory.period != ctx.period.key:
@@ -858,7 +852,7 @@ def _source_health(
     for name, status in sorted(snapshot.sources.items()):
         problem = _staleness(status, rules.stale_after, now)
         for channel in channels:
-            thread = (SOURCE_RULE, Scope.GLOBAL, name, "incidents", channel)
+            thread = (SOURCE_RULE, Scope.GLOBAL, name, _INCIDENTS.key, channel)
             notices = state.notices.get(thread, ())
             incident = 1 + sum(1 for n in notices if n.event is NoticeEvent.RESOLVED)
             step = f"incident#{incident}"
@@ -888,7 +882,7 @@ def _source_health(
                 )
 
 
-_INCIDENTS = Period(start=datetime(1970, 1, 1, tzinfo=UTC), end=None, tz=UTC)
+_INCIDENTS = Period(start=datetime(1970, 1, 1, tzinfo=UTC), end=None, tz=UTC, name="incidents")
 
 
 def _meta(
@@ -940,3 +934,48 @@ def by_reason(decisions: Iterable[Decision]) -> Mapping[Reason, int]:
     for d in decisions:
         counts[d.reason] = counts.get(d.reason, 0) + 1
     return counts
+
+
+def announce(
+    decision: Decision,
+    rules: RuleSet,
+    *,
+    spend_before: Decimal | None = None,
+    spend_after: Decimal | None = None,
+) -> list[Decision]:
+    """Notices telling a budget's channels about a change watchdog made in LiteLLM.
+
+    One per channel, identified by (rule, entity, period, "reset"/"block"/"unblock"), so a
+    change is announced once even when several replicas or restarts see it.
+    """
+    rule = next((r for r in rules.rules if r.name == decision.alert.rule), None)
+    if rule is None or decision.action not in (Action.RESET, Action.BLOCK, Action.UNBLOCK):
+        return []
+    alert = decision.alert
+    before = fmt_money(spend_before) if spend_before is not None else "unknown"
+    after = fmt_money(spend_after) if spend_after is not None else fmt_money(Decimal(0))
+    details = {
+        Action.RESET: f"spend reset to {after} (was {before}) for the new period",
+        Action.BLOCK: "blocked in LiteLLM: over the hard limit"
+        + ("; unblocked when the period ends" if alert.period.end else ""),
+        Action.UNBLOCK: f"unblocked in LiteLLM: {decision.note}",
+    }
+    step = decision.action.value
+    announced = replace(alert, step=step, detail=details[decision.action])
+    if spend_after is not None and decision.action is Action.RESET:
+        announced = replace(announced, spend=spend_after)
+    channels = route(rule, alert.entity, rules.routing) or ("",)
+    return [
+        Decision(
+            decision.reason,
+            Action.NOTIFY,
+            announced,
+            channel or None,
+            NoticeEvent.FIRED,
+            step,
+            None,
+            note=decision.note,
+        )
+        for channel in channels
+        if channel
+    ]

@@ -28,6 +28,9 @@ class Row:
     outcome: str
     sends: int
     actions: int
+    ratio: float | None = None
+    """Spend over budget (for bars); None without a budget."""
+    stale: bool = False
 
 
 def rows(decisions: Iterable[Decision]) -> list[Row]:
@@ -57,6 +60,8 @@ def _row(group: Sequence[Decision]) -> Row:
         outcome=_outcome(group),
         sends=len(sends),
         actions=len(actions),
+        ratio=float(alert.ratio) if alert.ratio is not None else None,
+        stale=any(d.reason is Reason.STALE for d in group),
     )
 
 

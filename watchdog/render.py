@@ -56,11 +56,7 @@ def render(decision: Decision, *, tz: tzinfo | None = None) -> Message:
     zone = tz or alert.period.tz
     if alert.rule == SOURCE_RULE:
         return _source_message(decision)
-    severity = (
-        "resolved"
-        if decision.reason in (Reason.RESOLVED, Reason.FORECAST_CLEARED)
-        else _SEVERITY[alert.kind]
-    )
+    severity = _severity(decision)
     title = _title(decision, zone)
     fields = _fields(alert, zone)
     summary = alert.detail[:1].upper() + alert.detail[1:] if alert.detail else title
@@ -80,12 +76,23 @@ def render(decision: Decision, *, tz: tzinfo | None = None) -> Message:
     )
 
 
+def _severity(decision: Decision) -> Severity:
+    if decision.reason in (Reason.RESOLVED, Reason.FORECAST_CLEARED, Reason.UNBLOCK):
+        return "resolved"
+    if decision.reason is Reason.RESET:
+        return "info"
+    return _SEVERITY[decision.alert.kind]
+
+
 def _title(decision: Decision, tz: tzinfo) -> str:
     a = decision.alert
     used = f" at {fmt_percent(a.ratio)}" if a.ratio is not None else ""
     budget = f" of {fmt_money(a.budget)}" if a.budget is not None else ""
     resets = f", resets {when(a.period.end, tz)}" if a.period.end is not None else ""
     reason = decision.reason
+    changed = _change_title(decision, tz)
+    if changed:
+        return changed
     if reason is Reason.RESOLVED:
         return f"Back under budget step: {a.label}{used} — {fmt_money(a.spend)}{budget}{resets}"
     if reason is Reason.FORECAST_CLEARED:
@@ -103,6 +110,20 @@ def _title(decision: Decision, tz: tzinfo) -> str:
     if reason is Reason.REPEAT:
         head += " (reminder)"
     return f"{head}: {a.label}{used} — {fmt_money(a.spend)}{budget}{resets}"
+
+
+def _change_title(decision: Decision, tz: tzinfo) -> str:
+    """Titles for changes watchdog made in LiteLLM (announced after the fact)."""
+    a = decision.alert
+    if decision.step == "reset":
+        period = f"{when(a.period.start, tz)} → {when(a.period.end, tz)}"
+        return f"Budget reset: {a.label} — {a.detail.removeprefix('spend ')}; period {period}"
+    if decision.step == "block":
+        until = f", until {when(a.period.end, tz)}" if a.period.end is not None else ""
+        return f"Blocked in LiteLLM: {a.label} — over its hard limit{until}"
+    if decision.step == "unblock":
+        return f"Unblocked in LiteLLM: {a.label} — {decision.note}"
+    return ""
 
 
 def _fields(alert: Alert, tz: tzinfo) -> list[tuple[str, str]]:
@@ -159,18 +180,32 @@ def zone_name(tz: tzinfo) -> str:
     return str(key) if key else (tz.tzname(None) or "UTC")
 
 
+def _source_title(name: str, recovered: bool) -> str:
+    if name == "rules":
+        return (
+            "Rule files valid again"
+            if recovered
+            else "Rule files invalid: the last good rules stay in force"
+        )
+    if recovered:
+        return f"Spend source {name} recovered"
+    return f"Spend source {name} unavailable: budgets it feeds are not being checked"
+
+
 def _source_message(decision: Decision) -> Message:
     a = decision.alert
     recovered = decision.reason is Reason.SOURCE_RECOVERED
     name = a.entity_id
-    title = (
-        f"Spend source {name} recovered"
-        if recovered
-        else f"Spend source {name} unavailable: budgets it feeds are not being checked"
-    )
+    title = _source_title(name, recovered)
     as_of = when(a.data_as_of, UTC) if a.data_as_of else "never"
     summary = a.detail if not recovered else "Readings are current again; alerts resume."
-    fields = (("Source", name), ("Last good data", as_of), ("Incident", a.step))
+    fields: tuple[tuple[str, str], ...] = (
+        ("Source", name),
+        ("Last good data", as_of),
+        ("Incident", a.step),
+    )
+    if name == "rules":
+        fields = (("Problem", a.detail), ("Incident", a.step))
     body = "\n".join([title, "", summary, "", *(f"{k}: {v}" for k, v in fields)])
     return Message(
         id=message_id(decision),
@@ -278,6 +313,8 @@ def _event(decision: Decision) -> str:
         return "projection_resolved"
     if reason is Reason.SOURCE_RECOVERED:
         return "source_recovered"
+    if decision.step in ("reset", "block", "unblock"):
+        return f"budget_{decision.step}"
     return kind.event
 
 

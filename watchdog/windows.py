@@ -7,13 +7,14 @@ replicas, so a new period is a new dedup identity and re-arms every threshold.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 CALENDAR_UNITS = ("daily", "weekly", "monthly", "quarterly", "yearly")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,19 +53,27 @@ class Period:
     end: datetime | None
     """None for a budget that never resets (LiteLLM entity without budget_duration)."""
     tz: tzinfo
+    name: str = ""
+    """An explicit identity for periods that are not about time (e.g. "incidents")."""
 
     @property
     def key(self) -> str:
         """Stable identity of this period, the same on every replica and after restarts."""
+        if self.name:
+            return self.name
         if self.end is None:
             return "lifetime"
         return _iso_utc(self.start)
 
     def elapsed(self, now: datetime) -> timedelta:
-        return max(timedelta(0), now - self.start)
+        """Real time since the start (UTC arithmetic: a DST day is 23 or 25 hours)."""
+        return max(timedelta(0), now.astimezone(UTC) - self.start.astimezone(UTC))
 
     def length(self) -> timedelta | None:
-        return None if self.end is None else self.end - self.start
+        """Real length of the period; None for a lifetime budget."""
+        if self.end is None:
+            return None
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
     def fraction_elapsed(self, now: datetime) -> float | None:
         length = self.length()
@@ -84,9 +93,11 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise PeriodError(
-            f"unknown time zone {name!r}; use an IANA name such as UTC, Europe/Stockholm "
-            "or America/New_York"
+            f"unknown time zone {name!r}{hint}; use an IANA name such as UTC, "
+            "Europe/Stockholm or America/New_York"
         ) from exc
 
 
@@ -117,11 +128,27 @@ def parse_period(text: str) -> PeriodSpec:
                 f"invalid cron expression {text!r}: expected 5 fields "
                 '(minute hour day-of-month month day-of-week), e.g. "0 0 1 * *"'
             )
+        if not _occurs(raw):
+            raise PeriodError(
+                f"cron expression {text!r} never occurs (no such date); "
+                'e.g. "0 0 1 * *" for the first of every month'
+            )
         return PeriodSpec("cron", raw)
+    close = difflib.get_close_matches(raw.lower(), [*CALENDAR_UNITS, "litellm"], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise PeriodError(
-        f"unknown period {text!r}; use daily, weekly, monthly, quarterly, yearly, a duration "
-        'such as 30d or 12h, a cron expression such as "0 9 * * 1", or litellm'
+        f"unknown period {text!r}{hint}; use daily, weekly, monthly, quarterly, yearly, a "
+        'duration such as 30d or 12h, a cron expression such as "0 9 * * 1", or litellm'
     )
+
+
+def _occurs(expr: str) -> bool:
+    """Whether a valid cron expression names any real date (not e.g. February 30)."""
+    try:
+        croniter(expr, datetime(2000, 1, 1)).get_next(datetime)  # noqa: DTZ001 - a wall time
+    except CroniterBadDateError:
+        return False
+    return True
 
 
 def litellm_duration(text: str | None) -> timedelta | None:
@@ -215,10 +242,10 @@ def _every(spec: PeriodSpec, tz: tzinfo, now: datetime, anchor: datetime) -> Per
     if spec.unit in ("d", "w"):
         days = spec.count * (7 if spec.unit == "w" else 1)
         return _every_days(days, tz, now, anchor)
+    # Hours and minutes are real elapsed time: count them in UTC, not on the local wall clock.
     step = timedelta(seconds=spec.count * _UNIT_SECONDS[spec.unit])
-    origin = _localize(anchor, tz) if anchor.tzinfo is None else anchor
-    n = (now - origin) // step
-    start = origin + n * step
+    origin = (_localize(anchor, tz) if anchor.tzinfo is None else anchor).astimezone(UTC)
+    start = origin + ((now - origin) // step) * step
     return Period(start=start.astimezone(tz), end=(start + step).astimezone(tz), tz=tz)
 
 
@@ -238,36 +265,24 @@ def _every_days(days: int, tz: tzinfo, now: datetime, anchor: datetime) -> Perio
 
 
 def _cron(expr: str, tz: tzinfo, now: datetime) -> Period:
-    local_now = now.astimezone(tz)
-    # croniter's get_prev is strict, so step just past `now` to include a boundary at `now`.
-    prev = croniter(expr, local_now + timedelta(microseconds=1)).get_prev(datetime)
-    start = _first_occurrence(prev, tz)
-    nxt = _cron_next(expr, max(start, local_now), tz)
-    return Period(start=start, end=nxt, tz=tz)
+    """Cron boundaries are local wall times; each maps to its first real instant.
 
-
-def _cron_next(expr: str, after: datetime, tz: tzinfo) -> datetime:
-    """Next cron boundary after `after`; the repeat of an ambiguous wall time is not a boundary."""
-    it = croniter(expr, after)
+    croniter walks naive wall times; `_localize` maps them to instants without ever going
+    backwards (the first of a repeated hour, the end of a skipped one), so the boundaries are
+    ordered in real time too. The start is the last boundary at or before `now`, the end the
+    first one after it; a wall time that happens twice is one boundary, not two.
+    """
+    wall_now = now.astimezone(tz).replace(tzinfo=None, fold=0)
+    # Every boundary up to the wall time of `now` has begun (croniter's get_prev is strict).
+    prev = croniter(expr, wall_now + timedelta(microseconds=1)).get_prev(datetime)
+    start = _localize(prev, tz)
+    # In the second pass of a repeated hour, later wall times may already have begun.
+    it = croniter(expr, wall_now)
     while True:
-        candidate = it.get_next(datetime)
-        if candidate.fold == 1 and _is_ambiguous(candidate, tz):
-            continue
-        return candidate.astimezone(tz)
-
-
-def _first_occurrence(at: datetime, tz: tzinfo) -> datetime:
-    """For a wall time that occurs twice (autumn DST), the first of the two."""
-    if at.fold == 1 and _is_ambiguous(at, tz):
-        return at.replace(fold=0).astimezone(tz)
-    return at.astimezone(tz)
-
-
-def _is_ambiguous(at: datetime, tz: tzinfo) -> bool:
-    naive = at.replace(tzinfo=None)
-    first = naive.replace(tzinfo=tz, fold=0)
-    second = naive.replace(tzinfo=tz, fold=1)
-    return first.utcoffset() != second.utcoffset()
+        instant = _localize(it.get_next(datetime), tz)
+        if instant > now:
+            return Period(start=start, end=instant, tz=tz)
+        start = instant
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:

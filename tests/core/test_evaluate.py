@@ -540,3 +540,19 @@ def test_the_entity_ref_and_key_are_consistent() -> None:
         "eng-slack",
         "fired",
     )
+
+
+def test_an_outage_round_trip_through_the_ledger() -> None:
+    """Claimed under its own thread key, an outage is found again: recovered, then quiet."""
+    from watchdog.testing import remember
+
+    ruleset = rules(rule(**LADDER))
+    down = snap(team(100), as_of=NOW - timedelta(minutes=20), ok=False, error="timeout")
+    first = run(ruleset, down)
+    state = remember(LedgerState(), first, NOW)
+    back = run(ruleset, snap(team(100)), state)
+    assert [d.reason for d in back if d.alert.kind is StepKind.SOURCE] == [Reason.SOURCE_RECOVERED]
+    after = remember(state, back, NOW)
+    assert [
+        d for d in run(ruleset, snap(team(100)), after) if d.alert.kind is StepKind.SOURCE
+    ] == []

@@ -1,22 +1,52 @@
 """The state store: alert claims (the dedup ledger and outbox), deliveries, actions, history.
 
 One interface, two implementations run by the same tests: PostgreSQL through asyncpg
-(production, several replicas) and an embedded SQLite file (the default). Claims are
-transactional (INSERT … ON CONFLICT DO NOTHING): of two replicas deciding the same notice,
-exactly one wins and sends it.
+(production, several replicas) and an embedded SQLite file (the default); `open_store` in
+`watchdog.store.factory` picks one from the settings. Claims are transactional (INSERT … ON
+CONFLICT DO NOTHING): of two replicas deciding the same notice, exactly one wins and sends it.
+`due` leases each row it returns to its caller for a short while, so two replicas never send
+the same notice at once; a crash re-sends at most what was in flight, once its lease runs out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from watchdog.errors import StoreError
 from watchdog.evaluate import Decision
 from watchdog.model import EntityRef, LedgerState, Snapshot, Snooze
 from watchdog.render import Message
+
+ACTION_KINDS = ("reset", "block", "unblock")
+QUERY_KINDS = ("notices", "actions", "decisions", "dead", "snoozes")
+
+
+class StoreUnavailableError(StoreError):
+    """The database did not answer or refused a statement; the next cycle may succeed."""
+
+    retryable = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """Retention and timing, the same for both stores (taken from the ops settings)."""
+
+    retention: timedelta = timedelta(days=90)
+    """Notices (counted from their period's end), decisions, actions and snoozes are kept
+    this long."""
+    history_resolution: timedelta = timedelta(minutes=5)
+    """At most one stored spend sample per entity per this interval."""
+    history_retention: timedelta = timedelta(days=35)
+    """Spend samples are kept this long (plus each entity's newest older one, its baseline)."""
+    lease: timedelta = timedelta(minutes=2)
+    """How long a delivery attempt owns its row: a crashed sender's notices are due again
+    after this."""
+    timeout: timedelta = timedelta(seconds=30)
+    """Deadline for one database call, and for waiting on a lock another process holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +58,7 @@ class Outgoing:
     message: Message
     thread_key: str
     attempts: int
+    """Failed attempts so far."""
     next_attempt_at: datetime
 
 
@@ -36,6 +67,7 @@ class ActionRecord:
     """A change made in LiteLLM (reset, block, unblock), for the audit trail."""
 
     kind: str
+    """One of ACTION_KINDS: reset, block, unblock."""
     rule: str
     entity: EntityRef
     period: str
@@ -54,37 +86,76 @@ class Store(Protocol):
         ...
 
     async def claim(self, decisions: Sequence[Decision], *, now: datetime) -> list[Outgoing]:
-        """Claim notice decisions; returns only those this caller won (new identities)."""
+        """Claim the notice decisions (others are ignored); returns only those this caller won.
+
+        Claimed rows are due at once: send them through `due`, which leases them.
+        """
         ...
 
     async def due(self, *, now: datetime, limit: int = 500) -> list[Outgoing]:
-        """Claimed notices not yet delivered whose next attempt is due (includes crash leftovers)."""
+        """Claimed notices not yet delivered whose next attempt is due (includes crash leftovers).
+
+        Each returned row is leased to this caller, so another replica's `due` skips it.
+        """
         ...
 
-    async def delivered(self, item: Outgoing, *, at: datetime, ref: str | None,
-                        thread: str | None) -> None: ...
+    async def delivered(
+        self, item: Outgoing, *, at: datetime, ref: str | None, thread: str | None
+    ) -> None:
+        """Mark a notice sent; `thread` is remembered as the thread's root when it is the first."""
+        ...
 
-    async def failed(self, item: Outgoing, *, at: datetime, error: str,
-                     retry_at: datetime | None) -> None:
+    async def failed(
+        self, item: Outgoing, *, at: datetime, error: str, retry_at: datetime | None
+    ) -> None:
         """Record a failed attempt; retry_at None moves it to the dead-letter list."""
         ...
 
-    async def thread_ref(self, thread_key: str, channel: str) -> str | None: ...
-
-    async def record_actions(self, records: Sequence[ActionRecord]) -> None: ...
-
-    async def record_bookkeeping(self, decisions: Sequence[Decision], *, now: datetime) -> None:
-        """Forecast streaks, reset baselines, suppression transitions (the decision log)."""
+    async def replay(self, *, now: datetime, ids: Sequence[int] | None = None) -> int:
+        """Move dead letters (all, or these ids) back to the outbox, due now; returns how many."""
         ...
 
-    async def record_samples(self, snapshot: Snapshot, *, now: datetime) -> None: ...
+    async def thread_ref(self, thread_key: str, channel: str) -> str | None:
+        """The channel's reference of the first delivered notice in this thread, if any."""
+        ...
+
+    async def record_actions(self, records: Sequence[ActionRecord]) -> None:
+        """Append to the audit trail; successful resets and blocks are remembered per budget."""
+        ...
+
+    async def record_bookkeeping(self, decisions: Sequence[Decision], *, now: datetime) -> None:
+        """Forecast streaks, reset baselines, suppression transitions (the decision log).
+
+        Pass every decision of a cycle, once per cycle: a suppression that is absent from the
+        cycle has ended, and a later one is logged again.
+        """
+        ...
+
+    async def record_samples(self, snapshot: Snapshot, *, now: datetime) -> None:
+        """Store spend readings that changed since the entity's last sample (at most one per
+        history resolution)."""
+        ...
 
     async def add_snooze(self, snooze: Snooze) -> None: ...
 
-    async def prune(self, *, now: datetime) -> dict[str, int]: ...
+    async def prune(self, *, now: datetime) -> dict[str, int]:
+        """Delete what is older than the retention settings; returns rows deleted per table."""
+        ...
 
     async def query(self, kind: str, *, limit: int = 100) -> list[dict[str, Any]]:
-        """Recent rows for the status page and CLI: "notices", "actions", "decisions", "dead"."""
+        """Recent rows, newest first, for the status page and CLI: "notices", "actions",
+        "decisions", "dead" (dead letters) or "snoozes"."""
+        ...
+
+    async def try_lead(self) -> bool:
+        """Become, or confirm still being, the one replica that evaluates and sends.
+
+        PostgreSQL: a session advisory lock held on a dedicated connection. SQLite: always.
+        """
+        ...
+
+    async def release(self) -> None:
+        """Give up leadership (another replica may take it over)."""
         ...
 
     async def aclose(self) -> None: ...

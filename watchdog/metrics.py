@@ -1,0 +1,154 @@
+"""Prometheus metrics (prefix watchdog_): budgets, forecasts, deliveries, sources, cycles."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from watchdog.deliver import Outcome
+from watchdog.evaluate import Action, Decision, Reason
+from watchdog.model import Snapshot
+
+SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL, Reason.STALE})
+"""Reasons that hold back an alert that would otherwise go out now."""
+
+_BUDGET = ("rule", "scope", "entity")
+
+
+class Metrics:
+    """Every metric watchdog exports, on a registry of its own (tests pass a fresh one)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.spend = Gauge(
+            "watchdog_budget_spend_usd", "Spend in the current period.", _BUDGET, registry=r
+        )
+        self.limit = Gauge(
+            "watchdog_budget_limit_usd", "The budget for the current period.", _BUDGET, registry=r
+        )
+        self.utilisation = Gauge(
+            "watchdog_budget_utilisation_ratio", "Spend over budget.", _BUDGET, registry=r
+        )
+        self.forecast = Gauge(
+            "watchdog_budget_forecast_usd",
+            "Spend projected to the end of the period.",
+            _BUDGET,
+            registry=r,
+        )
+        self.exhaustion = Gauge(
+            "watchdog_budget_time_to_exhaustion_seconds",
+            "Seconds until the budget runs out at the current pace (+Inf: not within this period).",
+            _BUDGET,
+            registry=r,
+        )
+        self.sent = Counter(
+            "watchdog_alerts_sent_total", "Notices delivered.", ("channel", "reason"), registry=r
+        )
+        self.failed = Counter(
+            "watchdog_alerts_failed_total",
+            "Failed delivery attempts.",
+            ("channel", "reason"),
+            registry=r,
+        )
+        self.suppressed = Counter(
+            "watchdog_alerts_suppressed_total",
+            "Alerts held back (snoozed, quiet hours, no channel, stale data,"
+            " claimed by another replica).",
+            ("channel", "reason"),
+            registry=r,
+        )
+        self.dead = Gauge(
+            "watchdog_dead_letters", "Notices that gave up (see `replay`).", registry=r
+        )
+        self.source_up = Gauge(
+            "watchdog_source_up", "1 when the last read succeeded.", ("source",), registry=r
+        )
+        self.source_success = Gauge(
+            "watchdog_source_last_success_timestamp_seconds",
+            "When the source was last read successfully.",
+            ("source",),
+            registry=r,
+        )
+        self.source_requests = Gauge(
+            "watchdog_source_requests", "HTTP requests in the last read.", ("source",), registry=r
+        )
+        self.cycle = Histogram(
+            "watchdog_cycle_duration_seconds",
+            "One poll-evaluate-claim cycle.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+        self.rules_valid = Gauge(
+            "watchdog_rules_valid", "1 when the rule files on disk are valid.", registry=r
+        )
+        self.rules_loaded = Gauge(
+            "watchdog_rules_loaded_timestamp_seconds",
+            "When the rules in force were loaded.",
+            registry=r,
+        )
+        self.budgets = Gauge("watchdog_budgets", "Budgets evaluated in the last cycle.", registry=r)
+        self.leader = Gauge(
+            "watchdog_leader", "1 on the replica that evaluates and sends.", registry=r
+        )
+
+    def text(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def observe_budgets(self, decisions: Iterable[Decision], now: datetime) -> None:
+        """Set per-budget gauges from this cycle's decisions (budgets gone since are dropped)."""
+        for gauge in (self.spend, self.limit, self.utilisation, self.forecast, self.exhaustion):
+            gauge.clear()
+        seen: set[tuple[str, str, str]] = set()
+        for d in decisions:
+            a = d.alert
+            labels = (a.rule, a.scope.value, a.label)
+            if a.measurement is None or labels in seen:
+                continue
+            seen.add(labels)
+            self.spend.labels(*labels).set(float(a.spend))
+            if a.budget is not None:
+                self.limit.labels(*labels).set(float(a.budget))
+                self.utilisation.labels(*labels).set(float(a.ratio or 0))
+            p = a.projection
+            if p is not None and p.projected is not None:
+                self.forecast.labels(*labels).set(float(p.projected))
+            if p is not None:
+                left = (p.exhausts_at - now).total_seconds() if p.exhausts_at else math.inf
+                self.exhaustion.labels(*labels).set(max(left, 0.0))
+        self.budgets.set(len(seen))
+
+    def observe_suppressed(self, decisions: Iterable[Decision], lost: int = 0) -> None:
+        for d in decisions:
+            if d.reason in SUPPRESSIONS and d.alert.measurement is not None:
+                self.suppressed.labels(d.channel or "", d.reason.value).inc()
+        if lost:
+            self.suppressed.labels("", Reason.DEDUPED.value).inc(lost)
+
+    def observe_snapshot(self, snapshot: Snapshot) -> None:
+        for name, status in snapshot.sources.items():
+            self.source_up.labels(name).set(1 if status.ok else 0)
+            if status.data_as_of is not None:
+                self.source_success.labels(name).set(status.data_as_of.timestamp())
+            self.source_requests.labels(name).set(status.requests)
+
+    def observe_delivery(self, outcome: Outcome) -> None:
+        for item in outcome.sent:
+            self.sent.labels(item.channel, _reason(item.message.payload)).inc()
+        for item, _ in outcome.retrying:
+            self.failed.labels(item.channel, "retrying").inc()
+        for item, _ in outcome.dead:
+            self.failed.labels(item.channel, "dead").inc()
+
+
+def _reason(payload: object) -> str:
+    if isinstance(payload, dict):
+        return str(payload.get("reason", ""))
+    return ""
+
+
+def actions_of(decisions: Sequence[Decision]) -> list[Decision]:
+    """Decisions that change something in LiteLLM."""
+    return [d for d in decisions if d.action in (Action.RESET, Action.BLOCK, Action.UNBLOCK)]
