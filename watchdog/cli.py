@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import difflib
 import json
 import os
 import shutil
@@ -11,10 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from watchdog import __version__, config, snapshot
-from watchdog.errors import InputError, Problem, WatchdogError
+from watchdog import __version__, config, ops, snapshot
+from watchdog.errors import DeliveryError, InputError, Problem, WatchdogError
 from watchdog.evaluate import evaluate
-from watchdog.model import LedgerState
+from watchdog.model import LedgerState, Snapshot
+from watchdog.notify.probe import send_test
 from watchdog.preview import as_json, rows, summary, table
 from watchdog.rules import RuleSet, load_rules, schema_text
 
@@ -76,7 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--firing", action="store_true", help="only budgets that would alert or change something"
     )
+    preview.add_argument(
+        "--save-snapshot",
+        metavar="FILE",
+        help="also write what was read to FILE (for `preview --snapshot FILE` later)",
+    )
     preview.set_defaults(func=cmd_preview)
+
+    test = sub.add_parser("test-channel", help="send a clearly marked test message to a channel")
+    test.add_argument("name", metavar="NAME", help="a channel name from the config's channels:")
+    _config_arg(test)
+    test.set_defaults(func=cmd_test_channel)
+
+    ops.register(sub, _config_arg)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of rule files")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE (rules/schema.json)")
@@ -115,6 +130,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(_unknown_channels(ruleset, set(settings.channels)))
     for problem in problems:
         print(problem)
+    sys.stdout.flush()
     if problems:
         files = len({p.path for p in problems})
         print(
@@ -163,32 +179,55 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if settings is not None:
         ruleset = settings.apply(ruleset)
     snapshot_path = args.snapshot or (settings.snapshot_file if settings else None)
-    if not snapshot_path:
-        print(
-            "budget-watchdog preview: give --snapshot FILE (live sources need the "
-            "spend-source support and a config with litellm.url)",
-            file=sys.stderr,
-        )
+    if snapshot_path:
+        loaded = snapshot.load(snapshot_path)
+        now = _parse_at(args.at) if args.at else loaded.snapshot.taken_at
+        # A saved snapshot is what the sources said then: its age is not staleness.
+        ruleset = ruleset.with_routing(ruleset.routing, stale_after=timedelta(days=3650))
+    elif settings is None or settings.litellm is None:
+        print(_NO_SOURCE, file=sys.stderr)
         return EXIT_USAGE
-    loaded = snapshot.load(snapshot_path)
-    now = _parse_at(args.at) if args.at else loaded.snapshot.taken_at
-    # A saved snapshot is what the sources said then: its age is not staleness.
-    ruleset = ruleset.with_routing(ruleset.routing, stale_after=timedelta(days=3650))
+    else:
+        now = _parse_at(args.at) if args.at else datetime.now(UTC)
+        live = asyncio.run(snapshot.read_live(settings, rules=ruleset, now=now))
+        loaded = snapshot.SnapshotFile(live)
+    if args.save_snapshot:
+        snapshot.save(args.save_snapshot, loaded.snapshot, loaded.history)
     state = LedgerState(history=loaded.history)
     decisions = evaluate(ruleset, loaded.snapshot, state, now, explain=True)
     found = rows(decisions)
     if args.firing:
         found = [r for r in found if r.sends or r.actions]
+    failing = [] if snapshot_path else _failing_sources(loaded.snapshot)
     if args.format == "json":
         print(json.dumps(as_json(found), indent=2))
-        return EXIT_OK
+        return EXIT_PROBLEMS if failing else EXIT_OK
     width = shutil.get_terminal_size((160, 24)).columns
     print(table(found, width=width) if found else "No budget matches any entity.")
     print()
     print(summary(found, now=now))
     if settings is None:
         print("No --config given: channels and routing are not shown.")
-    return EXIT_OK
+    if args.save_snapshot:
+        print(f"Snapshot written to {args.save_snapshot}.")
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+_NO_SOURCE = (
+    "budget-watchdog preview: no spend source. Give --snapshot FILE, or a config "
+    "(--config FILE, $WATCHDOG_CONFIG or ./watchdog.yaml) with litellm.url and "
+    "litellm.master_key (e.g. master_key: os.environ/LITELLM_MASTER_KEY)"
+)
+
+
+def _failing_sources(snap: Snapshot) -> list[str]:
+    """Print each source that could not be read (to stderr); their names."""
+    failing = [s for s in snap.sources.values() if not s.ok]
+    for status in failing:
+        print(
+            f"budget-watchdog preview: source {status.name} failed: {status.error}", file=sys.stderr
+        )
+    return [s.name for s in failing]
 
 
 def _parse_at(text: str) -> datetime:
@@ -206,6 +245,40 @@ def _parse_at(text: str) -> datetime:
             ]
         ) from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+# test-channel --------------------------------------------------------------------------------
+
+
+def cmd_test_channel(args: argparse.Namespace) -> int:
+    path = config.config_path(args.config)
+    settings = config.load(path)
+    if args.name not in settings.channels:
+        known = sorted(settings.channels)
+        hint = difflib.get_close_matches(args.name, known, n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        where = (
+            f"channels in the config: {', '.join(known)}"
+            if known
+            else f"no channels are defined in {path or 'the config (give --config FILE)'}"
+        )
+        print(
+            f"budget-watchdog test-channel: unknown channel {args.name!r}{guess}; {where}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    try:
+        receipt = asyncio.run(send_test(settings, args.name, now=datetime.now(UTC)))
+    except DeliveryError as exc:
+        later = " (a temporary failure: try again later)" if exc.retryable else ""
+        print(
+            f"budget-watchdog test-channel: {args.name}: not delivered: {exc}{later}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    ref = f" (ref {receipt.ref})" if receipt.ref else ""
+    print(f"Test message delivered to channel {args.name}{ref}.")
+    return EXIT_OK
 
 
 # schema --------------------------------------------------------------------------------------

@@ -6,14 +6,18 @@ values that never print themselves. Errors name the file, line and field.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -23,6 +27,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -147,6 +152,18 @@ class LiteLLMSettings(_Model):
     )
     """Which lists to read each cycle (fewer is cheaper on a large proxy)."""
 
+    @field_validator("scopes")
+    @classmethod
+    def _readable(cls, value: tuple[Scope, ...]) -> tuple[Scope, ...]:
+        readable = (Scope.KEY, Scope.TEAM, Scope.USER, Scope.CUSTOMER, Scope.TAG, Scope.GLOBAL)
+        for scope in value:
+            if scope not in readable:
+                raise ValueError(
+                    f"LiteLLM has no list for scope {scope}; choose from "
+                    + ", ".join(s.value for s in readable)
+                )
+        return value
+
 
 class PrometheusSettings(_Model):
     """Optional Prometheus that scrapes LiteLLM's /metrics."""
@@ -157,6 +174,15 @@ class PrometheusSettings(_Model):
     """Extra request headers, e.g. Authorization: os.environ/PROM_TOKEN."""
     windows: tuple[str, ...] = ("1h", "24h", "7d")
     """Trailing windows for spend rates used by forecasts."""
+    retries: int = Field(default=2, ge=0, le=10)
+    """Attempts after a timeout or 5xx before the source is marked failing for the cycle."""
+
+    @field_validator("windows")
+    @classmethod
+    def _durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            windows.parse_duration(text)
+        return value
 
 
 # Channels ------------------------------------------------------------------------------------
@@ -209,14 +235,15 @@ class SlackChannel(_Channel):
 
     type: Literal["slack"]
     token: SecretField | None = None
-    """Bot token (xoxb-…, scope chat:write) as os.environ/NAME."""
+    """Bot token (xoxb-…, scopes chat:write and chat:write.public) as os.environ/NAME."""
     channel: str | None = None
     """Channel for the bot token, e.g. #eng-budgets or C0123456."""
     webhook_url: SecretField | None = None
-    """Incoming webhook URL (no threads, no updates)."""
+    """Incoming webhook URL as os.environ/NAME (no threads, no updates)."""
     base_url: str = "https://slack.com/api/"
     """Slack API base URL (tests point this at a local server)."""
     timeout: DurationField = timedelta(seconds=10)
+    """Deadline for each call to Slack."""
     mention: str | None = None
     """Prefix for critical alerts, e.g. <!here> or <@U0123>."""
 
@@ -224,8 +251,15 @@ class SlackChannel(_Channel):
     def _one_way(self) -> SlackChannel:
         if bool(self.token) == bool(self.webhook_url):
             raise ValueError("give either token (with channel) or webhook_url")
-        if self.token and not self.channel:
+        if self.token and not (self.channel or "").strip():
             raise ValueError('channel: required with a bot token, e.g. "#eng-budgets"')
+        if self.webhook_url and not _is_http(self.webhook_url.reveal()):
+            raise ValueError(
+                f"webhook_url ({self.webhook_url.source}): expected an https:// URL "
+                "such as Slack's https://hooks.slack.com/services/…"
+            )
+        if not _is_http(self.base_url):
+            raise ValueError(f"base_url: expected an http(s):// URL, got {self.base_url!r}")
         return self
 
 
@@ -234,12 +268,36 @@ class WebhookChannel(_Channel):
 
     type: Literal["webhook"]
     url: EnvStr
+    """Where to POST, e.g. https://hooks.example.com/budget."""
     secret: SecretField | None = None
     """Signing secret (whsec_… base64, or any text) as os.environ/NAME."""
     headers: dict[str, SecretField] = {}
+    """Extra request headers, e.g. Authorization: os.environ/HOOK_TOKEN."""
     timeout: DurationField = timedelta(seconds=10)
+    """Deadline for each request."""
     max_attempts: int = Field(default=8, ge=1, le=50)
     """Tries before the notice goes to the dead-letter list (see `budget-watchdog replay`)."""
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not _is_http(value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: Secret | None) -> Secret | None:
+        text = value.reveal() if value else ""
+        if text.startswith("whsec_"):
+            try:
+                base64.b64decode(text[len("whsec_") :], validate=True)
+            except binascii.Error:
+                raise ValueError(
+                    f"{value.source if value else 'secret'}: a whsec_ secret must be "
+                    "base64 after the prefix (or use any text without the prefix)"
+                ) from None
+        return value
 
 
 class EmailChannel(_Channel):
@@ -247,14 +305,64 @@ class EmailChannel(_Channel):
 
     type: Literal["email"]
     host: EnvStr
-    port: int = 587
+    port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     """starttls (587), tls (465) or none (local relays only)."""
     username: EnvStr | None = None
     password: SecretField | None = None
+    """Password for username, as os.environ/NAME."""
     sender: str
+    """From address, e.g. "Budget watchdog <budgets@example.com>"."""
     to: tuple[str, ...] = Field(min_length=1)
+    """Recipients (each gets the same mail)."""
+    ca_file: str | None = None
+    """PEM file of CA certificates to trust for this server (a private relay's CA)."""
     timeout: DurationField = timedelta(seconds=20)
+    """Deadline for the whole SMTP conversation."""
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_address(item) for item in value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> EmailChannel:
+        if bool(self.username) != bool(self.password):
+            raise ValueError("give username and password together (or neither)")
+        if self.password and self.security == "none":
+            raise ValueError(
+                "password: refused with security: none (it would cross the network in clear "
+                "text); use starttls (port 587) or tls (port 465)"
+            )
+        return self
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _address(value: str) -> str:
+    address = parseaddr(value)[1]
+    local, at, domain = address.rpartition("@")
+    if not (local and at and domain):
+        raise ValueError(
+            f"not an email address: {value!r} (expected name@example.com "
+            'or "Name <name@example.com>")'
+        )
+    return value
 
 
 class ConsoleChannel(_Channel):
@@ -361,9 +469,29 @@ class Settings(_Model):
             urgent_overrides_quiet=self.routing.urgent_overrides_quiet,
         )
 
+    def secrets(self) -> list[str]:
+        """Every secret value in the settings, so logs can scrub them wherever they appear."""
+        found: list[str] = []
+        _collect_secrets(self, found)
+        return found
+
     def apply(self, rules: RuleSet) -> RuleSet:
         """The rule set with this config's routing and staleness limit."""
         return rules.with_routing(self.routing_for_rules(), stale_after=self.effective_stale_after)
+
+
+def _collect_secrets(value: object, found: list[str]) -> None:
+    if isinstance(value, Secret):
+        found.append(value.reveal())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_secrets(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_secrets(item, found)
 
 
 def _known_channels(where: str, names: tuple[str, ...], known: set[str]) -> None:
@@ -404,7 +532,7 @@ def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> Setti
     try:
         return Settings.model_validate(data, context={"env": environ})
     except ValidationError as exc:
-        raise ConfigError([_problem(doc, err) for err in exc.errors()]) from None
+        raise ConfigError([_problem(doc, err, environ) for err in exc.errors()]) from None
     except ValueError as exc:
         raise ConfigError([Problem(name, 1, 1, str(exc))]) from None
 
@@ -425,14 +553,19 @@ def _overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def _problem(doc: yamlfile.Document, err: Any) -> Problem:
+def _problem(doc: yamlfile.Document, err: Any, env: Mapping[str, str]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
     name = ".".join(str(p) for p in loc) or "config"
-    message = str(err["msg"]).removeprefix("Value error, ")
+    message = str(err["msg"]).removeprefix("Value error, ") + _from_env(loc, env)
+    if not loc:  # a cross-field check names the setting it is about first
+        where = tuple(message.split(":", 1)[0].split("."))
+        return doc.problem(where, message)
     if err["type"] == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), sorted(_ALL_FIELDS), n=1)
+        known = _settings_at(loc[:-1], doc.data)
+        hint = difflib.get_close_matches(str(loc[-1]), known or sorted(_ALL_FIELDS), n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return doc.problem(loc, f"{name}: unknown setting{extra}", key=True)
+        accepted = f"; accepted settings: {', '.join(known)}" if known else ""
+        return doc.problem(loc, f"{name}: unknown setting{extra}{accepted}", key=True)
     if err["type"] == "missing":
         return doc.problem(loc[:-1], f"{name}: missing required setting")
     if err["type"] == "union_tag_invalid":
@@ -440,6 +573,48 @@ def _problem(doc: yamlfile.Document, err: Any) -> Problem:
             loc, f"{name}: unknown channel type; use slack, webhook, email or console"
         )
     return doc.problem(loc, f"{name}: {message}")
+
+
+_CHANNEL_TYPES: dict[str, type[BaseModel]] = {
+    "slack": SlackChannel,
+    "webhook": WebhookChannel,
+    "email": EmailChannel,
+    "console": ConsoleChannel,
+}
+
+
+def _settings_at(parents: tuple[Any, ...], data: Any) -> list[str]:
+    """Setting names accepted in the section at `parents` (empty when it cannot be told)."""
+    model: type[BaseModel] | None = Settings
+    rest = list(parents)
+    while rest and model is not None:
+        part = str(rest.pop(0))
+        if model is Settings and part == "channels" and rest:
+            channel = data.get("channels", {}).get(rest.pop(0)) if isinstance(data, dict) else None
+            kind = channel.get("type") if isinstance(channel, dict) else None
+            model = _CHANNEL_TYPES.get(str(kind))
+            continue
+        field = model.model_fields.get(part)
+        model = _submodel(field.annotation) if field else None
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _from_env(loc: tuple[Any, ...], env: Mapping[str, str]) -> str:
+    """Name the WATCHDOG_* variable a bad value came from (never the value)."""
+    for end in range(len(loc), 0, -1):
+        var = ENV_PREFIX + "__".join(str(p).upper() for p in loc[:end])
+        if var in env:
+            return f" (set by {var})"
+    return ""
 
 
 _UNION_TAGS = {"slack", "webhook", "email", "console"}

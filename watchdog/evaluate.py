@@ -137,8 +137,14 @@ class Step:
     """As the rule wrote it: "80%", "$4000", "litellm"."""
 
     @property
+    def name(self) -> str:
+        """Which step of the ladder this is ("soft:80%"), the same when the budget changes."""
+        return f"{self.kind}:{self.label}"
+
+    @property
     def id(self) -> str:
-        return f"{self.kind}@{self.amount.normalize():f}"
+        """The step at today's amount ("soft:80%@4000"): a changed budget re-arms it."""
+        return f"{self.name}@{self.amount.normalize():f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,15 +533,23 @@ def _current(steps: Sequence[Step], spend: Decimal) -> Step | None:
     return crossed[-1] if crossed else None
 
 
-def _rank(step_id: str | None) -> tuple[Decimal, int]:
+def _rank(step_id: str | None, steps: Sequence[Step]) -> float:
+    """Position of a step on today's ladder; a step the ladder no longer has sits by amount."""
     if step_id is None:
-        return (Decimal(-1), -1)
-    kind, _, amount = step_id.partition("@")
-    priority = _PRIORITY.get(StepKind(kind), 0) if kind in StepKind.__members__.values() else 0
+        return -1.0
+    name, amount = _split(step_id)
+    for index, step in enumerate(steps):
+        if step.name == name:
+            return float(index)
+    return sum(1 for step in steps if step.amount < amount) - 0.5
+
+
+def _split(step_id: str) -> tuple[str, Decimal]:
+    name, _, amount = step_id.rpartition("@")
     try:
-        return (Decimal(amount), priority)
+        return name, Decimal(amount)
     except ArithmeticError:
-        return (Decimal(-1), -1)
+        return name, Decimal(0)
 
 
 # Ladder notices ------------------------------------------------------------------------------
@@ -549,10 +563,12 @@ def _ladder_notice(
     last = notices[-1].level if notices else None
     if current is None and last is None:
         return
-    if current is not None and current.id == last:
+    here = _rank(current.id, steps) if current is not None else -1.0
+    if current is not None and here == _rank(last, steps):
+        # the same step as last told (its amount may have moved with the budget)
         yield from _repeat(ctx, base, current, channel, notices, claimed)
         return
-    if current is not None and _rank(current.id) > _rank(last):
+    if current is not None and here > _rank(last, steps):
         reason = Reason.FIRED if last is None else Reason.ESCALATED
         alert = _step_alert(base, current, steps, last)
         if (current.id, NoticeEvent.FIRED) in claimed:
@@ -582,7 +598,12 @@ def _repeat(
     alert = _step_alert(base, current, (), None)
     every = ctx.rule.renotify
     fired = next(
-        (n for n in notices if n.threshold == current.id and n.event is NoticeEvent.FIRED), None
+        (
+            n
+            for n in notices
+            if _split(n.threshold)[0] == current.name and n.event is NoticeEvent.FIRED
+        ),
+        None,
     )
     if every is None or current.kind is not StepKind.HARD or fired is None:
         yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="sent earlier this period")
@@ -617,7 +638,10 @@ def _notify(
             note=f"{reason.value}, but no channel: set `notify:` on the rule or "
             "routing.default in the config",
         )
-    snooze = next((s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now)), None)
+    names = alert.entity.names if alert.entity is not None else frozenset()
+    snooze = next(
+        (s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now, names)), None
+    )
     if snooze is not None and event is not NoticeEvent.RESOLVED:
         return Decision(
             Reason.SNOOZED,
@@ -646,7 +670,8 @@ def _notify(
 
 
 def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None) -> Alert:
-    skipped = [s for s in steps if _rank(last) < _rank(s.id) < _rank(step.id)]
+    low, high = _rank(last, steps), _rank(step.id, steps)
+    skipped = [s for s in steps if low < _rank(s.id, steps) < high]
     detail = f"crossed {_describe(step)}"
     if skipped:
         detail += " (also passed " + ", ".join(_describe(s) for s in skipped) + ")"
@@ -661,12 +686,12 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
 
 
 def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequence[Step]) -> Alert:
-    previous = next((s for s in steps if s.id == last), None)
-    if previous is None:  # the step moved (budget changed) or the rule no longer has it
-        kind_text, _, _ = last.partition("@")
+    name, amount = _split(last)
+    previous = next((s for s in steps if s.name == name), None)
+    if previous is None:  # the rule no longer has this step
+        kind_text, _, label = name.partition(":")
         kind = StepKind(kind_text) if kind_text in _PRIORITY_NAMES else StepKind.THRESHOLD
-        amount = _rank(last)[0]
-        previous = Step(kind, amount, fmt_money(amount))
+        previous = Step(kind, amount, label or fmt_money(amount))
     now_at = f"now at {_describe(current)}" if current else "now under every alert step"
     return replace(
         base,
@@ -955,7 +980,7 @@ def announce(
     before = fmt_money(spend_before) if spend_before is not None else "unknown"
     after = fmt_money(spend_after) if spend_after is not None else fmt_money(Decimal(0))
     details = {
-        Action.RESET: f"spend reset to {after} (was {before}) for the new period",
+        Action.RESET: f"spend reset to {after} (was {before})",
         Action.BLOCK: "blocked in LiteLLM: over the hard limit"
         + ("; unblocked when the period ends" if alert.period.end else ""),
         Action.UNBLOCK: f"unblocked in LiteLLM: {decision.note}",

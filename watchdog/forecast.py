@@ -22,7 +22,7 @@ from watchdog.measure import Measurement, growth
 from watchdog.model import Sample
 from watchdog.money import ZERO, fmt_money
 from watchdog.rules import Forecast
-from watchdog.windows import Period
+from watchdog.windows import Period, window_name
 
 FAST_WINDOW = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -96,9 +96,9 @@ def project(
     exhausts_at, runaway = (None, False)
     if fast is not None:
         exhausts_at, runaway = _exhaustion(measurement.spend, budget, fast, now, period, settings)
-    warm = _baseline(history, now - settings.window) is not None or _human(settings.window) in (
-        rates or {}
-    )
+    warm = _baseline(history, now - settings.window) is not None or window_name(
+        settings.window
+    ) in (rates or {})
     gate = _gate(measurement, period, now, settings, history, warm=warm)
     steady = None if gate else _steady(measurement, now, settings, history, counter, rates or {})
     if steady is None:
@@ -182,12 +182,16 @@ def _steady(
     covered = _baseline(history, now - settings.window) is not None
     if covered:
         typical = _typical(
-            history, counter, now, now - settings.window, f"the last {_human(settings.window)}"
+            history,
+            counter,
+            now,
+            now - settings.window,
+            f"over the last {window_name(settings.window)}",
         )
         if typical is not None:
             return typical
         return _trailing(history, counter, now, settings.window, rates)
-    key = _human(settings.window)
+    key = window_name(settings.window)
     if key in rates:
         return Pace(
             rates[key],
@@ -270,8 +274,8 @@ def _trailing(
     label: str | None = None,
 ) -> Pace | None:
     """Pace over `window` from samples (needs a reading at or before its start) or Prometheus."""
-    text = label or f"pace over the last {_human(window)}"
-    key = _human(window)
+    text = label or f"pace over the last {window_name(window)}"
+    key = window_name(window)
     if key in rates:
         return Pace(rates[key], window, f"{text} (Prometheus)")
     baseline = _value_at(history, now - window)

@@ -31,11 +31,16 @@ class Scope(enum.StrEnum):
     QUERY = "query"
 
 
-BLOCKABLE = frozenset({Scope.KEY, Scope.TEAM, Scope.CUSTOMER})
-"""Scopes LiteLLM can block through its API."""
+BUDGETED = frozenset({Scope.KEY, Scope.TEAM, Scope.USER, Scope.CUSTOMER})
+"""Scopes for which LiteLLM keeps a max_budget, a budget_duration and a budget_reset_at."""
 
-RESETTABLE = frozenset({Scope.KEY, Scope.TEAM, Scope.USER, Scope.CUSTOMER})
-"""Scopes whose spend LiteLLM can set back to zero through its API."""
+BLOCKABLE = frozenset({Scope.KEY, Scope.TEAM})
+"""Scopes whose blocks LiteLLM enforces (customer blocks are enterprise-only, measured on
+LiteLLM 1.108.7: the flag is set but requests are still served)."""
+
+RESETTABLE = frozenset({Scope.KEY, Scope.USER})
+"""Scopes whose spend LiteLLM sets back to zero through its API (its /team/update and
+/customer/update answer 200 to spend 0 but keep the spend, measured on LiteLLM 1.108.7)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -203,12 +208,20 @@ class Snooze:
     entity: EntityRef | None = None
     created_by: str = ""
 
-    def covers(self, rule: str, ref: EntityRef | None, now: datetime) -> bool:
+    def covers(
+        self, rule: str, ref: EntityRef | None, now: datetime, names: frozenset[str] = frozenset()
+    ) -> bool:
+        """True while active for this rule and entity (named by id or by any of its names)."""
         if now >= self.until:
             return False
-        if self.rule is not None and self.rule != rule:
+        if self.rule is not None and self.rule.casefold() != rule.casefold():
             return False
-        return self.entity is None or self.entity == ref
+        if self.entity is None:
+            return True
+        if ref is None or self.entity.scope is not ref.scope:
+            return False
+        wanted = self.entity.id.casefold()
+        return wanted == ref.id.casefold() or wanted in {n.casefold() for n in names}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
 ZERO = Decimal(0)
 
 _MONEY = re.compile(r"^\s*\$?\s*(?P<num>[0-9][0-9,_]*(?:\.[0-9]+)?|\.[0-9]+)\s*(?:USD)?\s*$", re.I)
@@ -69,13 +70,21 @@ def fmt_money(amount: Decimal, *, precise: bool = False) -> str:
 
 
 def fmt_percent(ratio: Decimal | None) -> str:
-    """Format a ratio as a whole percentage ("82%"), one decimal under 10 % ("4.5%")."""
+    """Format a ratio as a whole percentage ("82%"), one decimal under 10 % ("4.5%").
+
+    Spend still under the budget never reads as 100% ("99.9%").
+    """
     if ratio is None:
         return "–"
     pct = ratio * 100
+    whole = pct.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if whole == 100 and pct < 100:
+        return f"{pct.quantize(TENTH, rounding=ROUND_DOWN)}%"
     if abs(pct) < 10 and pct != pct.to_integral_value():
-        return f"{pct.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
-    return f"{pct.quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+        tenth = pct.quantize(TENTH, rounding=ROUND_HALF_UP)
+        if abs(tenth) < 10:  # 9.99 reads as 10%, not 10.0%
+            return f"{tenth}%"
+    return f"{whole}%"
 
 
 def ratio(spend: Decimal, budget: Decimal | None) -> Decimal | None:

@@ -48,6 +48,8 @@ class Message:
     test: bool = False
     utilisation: Decimal | None = None
     """Spend over budget, for progress bars."""
+    description: str = ""
+    """The rule's own words (owner, how to ask for more), shown under the facts."""
 
 
 def render(decision: Decision, *, tz: tzinfo | None = None) -> Message:
@@ -73,6 +75,7 @@ def render(decision: Decision, *, tz: tzinfo | None = None) -> Message:
         body=body,
         payload=payload(decision, severity),
         utilisation=alert.ratio,
+        description=alert.description,
     )
 
 
@@ -117,7 +120,7 @@ def _change_title(decision: Decision, tz: tzinfo) -> str:
     a = decision.alert
     if decision.step == "reset":
         period = f"{when(a.period.start, tz)} → {when(a.period.end, tz)}"
-        return f"Budget reset: {a.label} — {a.detail.removeprefix('spend ')}; period {period}"
+        return f"Budget reset: {a.label} — {a.detail} for the period {period}"
     if decision.step == "block":
         until = f", until {when(a.period.end, tz)}" if a.period.end is not None else ""
         return f"Blocked in LiteLLM: {a.label} — over its hard limit{until}"
@@ -132,7 +135,7 @@ def _fields(alert: Alert, tz: tzinfo) -> list[tuple[str, str]]:
         out.append(("Budget", fmt_money(alert.budget)))
         out.append(("Used", fmt_percent(alert.ratio)))
     if alert.step_amount is not None and alert.kind is not StepKind.FORECAST:
-        out.append(("Step", f"{alert.step_label or alert.kind} ({fmt_money(alert.step_amount)})"))
+        out.append(("Step", _step_text(alert)))
     if alert.projection is not None:
         out.append(("Forecast", alert.projection.describe()))
         if alert.projection.exhausts_at is not None:
@@ -144,6 +147,21 @@ def _fields(alert: Alert, tz: tzinfo) -> list[tuple[str, str]]:
     if alert.data_as_of is not None:
         out.append(("Data as of", when(alert.data_as_of, tz)))
     return out
+
+
+_STEP_NAMES = {StepKind.SOFT: "soft limit", StepKind.HARD: "hard limit"}
+
+
+def _step_text(alert: Alert) -> str:
+    """How the step reads: "soft limit 80% ($4,000.00)", "hard limit set in LiteLLM ($0.01)"."""
+    assert alert.step_amount is not None
+    name = _STEP_NAMES.get(alert.kind, "alert step")
+    money = fmt_money(alert.step_amount)
+    if alert.step_label == "litellm":
+        return f"{name} set in LiteLLM ({money})"
+    if not alert.step_label or alert.step_label.startswith("$"):
+        return f"{name} {money}"
+    return f"{name} {alert.step_label} ({money})"
 
 
 def _exhaustion(alert: Alert, tz: tzinfo) -> str:

@@ -30,12 +30,12 @@ from pydantic_core import ErrorDetails
 
 from watchdog import windows, yamlfile
 from watchdog.errors import Problem, RuleError
-from watchdog.model import BLOCKABLE, RESETTABLE, Scope, empty
+from watchdog.model import BLOCKABLE, BUDGETED, RESETTABLE, Scope, empty
 from watchdog.money import MoneyError, fmt_money, parse_money
 
 # Thresholds ----------------------------------------------------------------------------------
 
-_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+_PERCENT = re.compile(r"^\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 MAX_PERCENT = Decimal(10)  # 1000 %
 
 
@@ -78,20 +78,29 @@ def parse_threshold(value: object, *, allow_litellm: bool = False) -> Threshold:
         except MoneyError as exc:
             raise ValueError(str(exc)) from None
         if amount <= 0:
-            raise ValueError(f"a threshold must be above $0, got {value!r}")
+            raise ValueError(f"a threshold must be above $0, got {_shown(value)}")
         return Threshold("amount", amount)
     number = _number(value)
     if number is None:
         raise ValueError(
             f"expected a percentage such as 80%, a fraction such as 0.8 or an "
-            f'amount such as "$4000", got {value!r}'
+            f'amount such as "$4000", got {_shown(value)}'
         )
-    if 0 < number <= 1:
+    if number <= 0:
+        raise ValueError(f"a threshold must be above 0 (e.g. 80% or 0.8), got {_shown(value)}")
+    if number <= 1:
         return Threshold("percent", number)
     raise ValueError(
-        f'{value!r} is ambiguous: write {number}% for a share of the budget or "${number}" '
+        f'{_shown(value)} is ambiguous: write {number}% for a share of the budget or "${number}" '
         "for an amount in USD (bare numbers are fractions between 0 and 1, e.g. 0.8)"
     )
+
+
+def _shown(value: object) -> str:
+    """A value as it was written: text quoted, numbers plain (0.5, never Decimal('0.5'))."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return repr(value)
 
 
 def _percent(fraction: Decimal, text: str) -> Threshold:
@@ -146,7 +155,7 @@ def _as_money(value: object) -> Decimal:
     except MoneyError as exc:
         raise ValueError(str(exc)) from None
     if amount < 0:
-        raise ValueError(f"an amount cannot be negative, got {value!r}")
+        raise ValueError(f"an amount cannot be negative, got {_shown(value)}")
     return amount
 
 
@@ -155,7 +164,7 @@ def _as_budget_amount(value: object) -> Decimal | None:
         return None
     amount = _as_money(value)
     if amount <= 0:
-        raise ValueError(f"a budget must be above $0, got {value!r}")
+        raise ValueError(f"a budget must be above $0, got {_shown(value)}")
     return amount
 
 
@@ -163,7 +172,9 @@ def _as_period(value: object) -> windows.PeriodSpec:
     if isinstance(value, windows.PeriodSpec):
         return value
     if not isinstance(value, str):
-        raise ValueError(f'expected a period such as monthly, 30d or "0 0 1 * *", got {value!r}')
+        raise ValueError(
+            f'expected a period such as monthly, 30d or "0 0 1 * *", got {_shown(value)}'
+        )
     try:
         return windows.parse_period(value)
     except windows.PeriodError as exc:
@@ -174,7 +185,7 @@ def _as_zone(value: object) -> ZoneInfo:
     if isinstance(value, ZoneInfo):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a time zone name such as Europe/Stockholm, got {value!r}")
+        raise ValueError(f"expected a time zone name such as Europe/Stockholm, got {_shown(value)}")
     try:
         return windows.parse_zone(value)
     except windows.PeriodError as exc:
@@ -185,7 +196,7 @@ def _as_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as 30m, 12h or 3d, got {value!r}")
+        raise ValueError(f"expected a duration such as 30m, 12h or 3d, got {_shown(value)}")
     try:
         return windows.parse_duration(value)
     except windows.PeriodError as exc:
@@ -197,7 +208,7 @@ def _as_names(value: object) -> tuple[str, ...]:
     names = []
     for item in items:
         if item is None or isinstance(item, dict | list | bool):
-            raise ValueError(f"expected a name or a list of names, got {item!r}")
+            raise ValueError(f"expected a name or a list of names, got {_shown(item)}")
         text = str(item).strip()
         if not text:
             raise ValueError("names cannot be empty")
@@ -293,6 +304,8 @@ NamesField = Annotated[
 ]
 
 _UNSET: Any = object()
+_BROKEN: Any = object()
+"""Marks a `defaults:` field whose value was refused."""
 
 
 class _Model(BaseModel):
@@ -311,7 +324,8 @@ class Forecast(_Model):
     alert_if_projected_over: ThresholdField = Threshold("percent", Decimal(1))
     """Alert when spend projected to the end of the period passes this share or amount."""
     min_elapsed: DurationField | None = None
-    """Do not project before this much of the period has passed (default: 10% of the period)."""
+    """Data this period needs before projecting, unless readings from before the period cover
+    `window` (default: 10% of the period, and a week for periods of two weeks or more)."""
     min_spend: MoneyField = Decimal(0)
     """Do not project while period spend is below this amount in USD."""
     min_samples: int = 3
@@ -414,7 +428,7 @@ class Rule(_Model):
             amount = data.get("amount")
             if amount is None or (isinstance(amount, str) and amount.strip().lower() == "litellm"):
                 scope = str(data.get("scope", ""))
-                if scope in {s.value for s in RESETTABLE}:
+                if scope in {s.value for s in BUDGETED}:
                     return {**data, "period": "litellm"}
         return data
 
@@ -441,7 +455,7 @@ def _check_rule(rule: Rule) -> None:
     if rule.team is not None and scope not in (Scope.KEY, Scope.USER):
         raise ValueError("team: only keys and users belong to a team")
     _check_litellm_budget(rule)
-    if rule.period.kind == "litellm" and scope not in RESETTABLE:
+    if rule.period.kind == "litellm" and scope not in BUDGETED:
         raise ValueError(
             f"period: litellm follows an entity's budget_reset_at, which scope "
             f"{scope} does not have; use monthly, 30d or a cron expression"
@@ -474,8 +488,9 @@ def _check_limits(rule: Rule) -> None:
     if comparable and soft and hard and soft.value > hard.value:
         raise ValueError(f"soft_limit: {soft} is above hard_limit {hard}")
     labels = [t.label for t in rule.alert_at]
-    if len(labels) != len(set(labels)):
-        raise ValueError("alert_at: the same step is listed twice")
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise ValueError(f"alert_at: {', '.join(twice)} is listed twice; list each step once")
     if not (soft or hard or rule.alert_at or rule.forecast):
         raise ValueError(
             "hard_limit: a budget needs at least one of hard_limit, soft_limit, "
@@ -483,20 +498,34 @@ def _check_limits(rule: Rule) -> None:
         )
 
 
+_NO_BLOCK = {
+    Scope.CUSTOMER: "LiteLLM's open-source build does not enforce customer blocks (the flag is "
+    "set, requests are still served); block the customer's keys instead, or give the customer "
+    "a max_budget in LiteLLM",
+}
+_NO_RESET = {
+    Scope.TEAM: "LiteLLM cannot set a team's spend to zero through its API (it ignores spend on "
+    "/team/update); give the team a budget_duration in LiteLLM and use period: litellm, or "
+    "reset the team's keys",
+    Scope.CUSTOMER: "LiteLLM cannot set a customer's spend to zero through its API (it ignores "
+    "spend on /customer/update); give the customer a budget_duration in LiteLLM and use "
+    "period: litellm",
+}
+
+
 def _check_actions(rule: Rule) -> None:
     if rule.on_hard_limit == "block":
         if rule.scope not in BLOCKABLE:
-            raise ValueError(
-                f"on_hard_limit: LiteLLM can block keys, teams and customers, not {rule.scope}"
-            )
+            why = _NO_BLOCK.get(rule.scope, f"LiteLLM can block keys and teams, not {rule.scope}")
+            raise ValueError(f"on_hard_limit: {why}")
         if rule.hard_limit is None:
             raise ValueError("on_hard_limit: block needs a hard_limit")
     if rule.reset:
         if rule.scope not in RESETTABLE:
-            raise ValueError(
-                f"reset: LiteLLM can reset spend of keys, teams, users and "
-                f"customers, not {rule.scope}"
+            why = _NO_RESET.get(
+                rule.scope, f"LiteLLM can reset the spend of keys and users, not {rule.scope}"
             )
+            raise ValueError(f"reset: {why}")
         if rule.period.kind == "litellm":
             raise ValueError(
                 "reset: LiteLLM already resets spend for period: litellm; "
@@ -594,7 +623,7 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(path), 1, 1, f"cannot read file: {_reason(exc)}"))
+            problems.append(_unreadable(str(path), exc))
             continue
         file_rules, file_problems = parse_rules(text, str(path))
         problems.extend(file_problems)
@@ -617,10 +646,19 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
     return RuleSet(rules=tuple(rules), origins=origins, files=tuple(map(str, files)))
 
 
-def _reason(exc: Exception) -> str:
+def _unreadable(path: str, exc: OSError | UnicodeDecodeError) -> Problem:
     if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return "not UTF-8 text"
+        return Problem(path, 1, 1, f"cannot read file: {exc.strerror or type(exc).__name__}")
+    data = bytes(exc.object)
+    line_start = data.rfind(b"\n", 0, exc.start) + 1
+    line = data.count(b"\n", 0, exc.start) + 1
+    col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+    return Problem(
+        path,
+        line,
+        col,
+        f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+    )
 
 
 def parse_rules(text: str, path: str) -> tuple[list[tuple[Rule, Origin]], list[Problem]]:
@@ -641,7 +679,9 @@ def parse_rules(text: str, path: str) -> tuple[list[tuple[Rule, Origin]], list[P
             )
         ]
     if not isinstance(data, dict):
-        return [], [doc.problem((), f"expected a mapping with a `budgets:` list, got {data!r}")]
+        return [], [
+            doc.problem((), f"expected a mapping with a `budgets:` list, got {_shown(data)}")
+        ]
     problems = [
         doc.problem((key,), _unknown_field(key, ("budgets", "defaults")), key=True)
         for key in data
@@ -674,11 +714,21 @@ def _defaults(doc: yamlfile.Document) -> tuple[dict[str, Any], list[Problem]]:
     if raw is None:
         return {}, []
     if not isinstance(raw, dict):
-        return {}, [doc.problem(("defaults",), "defaults: expected a mapping of fields")]
+        return {}, [
+            doc.problem(
+                ("defaults",),
+                "defaults: expected a mapping of fields, e.g. `timezone: Europe/Stockholm`",
+            )
+        ]
     try:
         Defaults.model_validate(raw)
     except ValidationError as exc:
-        return {}, [_problem(doc, ("defaults",), err, raw) for err in exc.errors()]
+        errors = exc.errors()
+        problems = [_problem(doc, ("defaults",), err, raw, where="defaults: ") for err in errors]
+        # Budgets start from the valid defaults; a bad one stays, marked, so that a budget
+        # taking it is not reported again (one mistake, one message).
+        bad = {str(err["loc"][0]) for err in errors if err["loc"]}
+        return {k: _BROKEN if k in bad else v for k, v in raw.items()}, problems
     return raw, []
 
 
@@ -689,19 +739,32 @@ def _rule(
     if not isinstance(item, dict):
         return None, [
             doc.problem(
-                base, f"budgets[{index}]: expected a mapping starting with `name:`, got {item!r}"
+                base,
+                f"budgets[{index}]: expected a mapping starting with `name:`, got {_shown(item)}",
             )
         ]
-    merged = {**{k: v for k, v in defaults.items() if k not in item}, **item}
+    broken = {k for k, v in defaults.items() if v is _BROKEN and k not in item}
+    merged = {**{k: v for k, v in defaults.items() if k not in item and k not in broken}, **item}
     try:
         return Rule.model_validate(merged), []
     except ValidationError as exc:
+        name = item.get("name")
+        where = f"budget {name!r}: " if isinstance(name, str) else ""
         problems = []
         for err in exc.errors():
-            field_name = str(err["loc"][0]) if err["loc"] else ""
-            where = base if field_name in item or not field_name else ("defaults",)
-            problems.append(_problem(doc, where, err, merged, rule=item.get("name")))
+            # A value this budget took from `defaults:` is reported where it is written.
+            field_name = str(err["loc"][0]) if err["loc"] else _field_named(err)
+            if field_name in broken:  # already reported in defaults
+                continue
+            inherited = field_name in defaults and field_name not in item
+            at = ("defaults",) if inherited else base
+            problems.append(_problem(doc, at, err, merged, where=where))
         return None, problems
+
+
+def _field_named(err: ErrorDetails) -> str:
+    """The field a cross-field check is about: its message starts with `field:`."""
+    return str(err["msg"]).removeprefix("Value error, ").split(":", 1)[0]
 
 
 # Messages ------------------------------------------------------------------------------------
@@ -730,10 +793,9 @@ def _problem(
     err: ErrorDetails,
     data: Any,
     *,
-    rule: object = None,
+    where: str = "",
 ) -> Problem:
     loc = tuple(err["loc"])
-    where = f"budget {rule!r}: " if isinstance(rule, str) else ""
     kind = err["type"]
     name = ".".join(_loc_text(loc)) or "budget"
     if kind == "extra_forbidden":
@@ -742,7 +804,8 @@ def _problem(
             (*base, *loc), where + _unknown_field(str(loc[-1]), tuple(model.model_fields)), key=True
         )
     if kind == "missing":
-        return doc.problem((*base, *loc[:-1]), f"{where}{name}: missing required field")
+        hint = _MISSING_HINTS.get(name, "")
+        return doc.problem((*base, *loc[:-1]), f"{where}{name}: missing required field{hint}")
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         got = _value_at(data, loc)
@@ -752,19 +815,26 @@ def _problem(
             + _or_split(str(expected)),
         )
         return doc.problem(
-            (*base, *loc), f"{where}{name}: unknown value {got!r}; use one of {expected}{hint}"
+            (*base, *loc),
+            f"{where}{name}: unknown value {_shown(got)}; use one of {expected}{hint}",
         )
     if kind in _TYPE_WORDS:
         got = _value_at(data, loc)
         return doc.problem(
-            (*base, *loc), f"{where}{name}: expected {_TYPE_WORDS[kind]}, got {got!r}"
+            (*base, *loc), f"{where}{name}: expected {_TYPE_WORDS[kind]}, got {_shown(got)}"
         )
     message = str(err["msg"]).removeprefix("Value error, ")
     if not loc:  # cross-field check: the message starts with the field it is about
-        field_name = message.split(":", 1)[0]
+        field_name = _field_named(err)
         target = (*base, field_name) if field_name.isidentifier() else base
         return doc.problem(target, f"{where}{message}")
     return doc.problem((*base, *loc), f"{where}{name}: {message}")
+
+
+_MISSING_HINTS = {
+    "name": " (a unique name shown in alerts, e.g. `name: Engineering monthly`)",
+    "scope": f"; use one of {', '.join(s.value for s in Scope)}",
+}
 
 
 def _loc_text(loc: tuple[Any, ...]) -> list[str]:

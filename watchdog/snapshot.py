@@ -1,282 +1,142 @@
-"""Snapshots: every source read in one cycle, and the JSON file form used by `preview`.
+"""Snapshots: every source read in one cycle, merged, with each source's freshness.
 
-The file keeps money as strings ("0.05384000000000001") so nothing is lost to floats, and may
-carry spend history so period baselines and forecasts can be previewed offline.
+`collect` reads all sources at once, each under its own deadline; a source that fails keeps
+its previous entities in the snapshot with their old `data_as_of` and `ok=False`, so the core
+reports them stale after `stale_after` instead of going quiet or acting on old numbers. The
+file form (`load`, `save`) lives in `watchdog.sources.snapshot_file` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from datetime import datetime, timedelta
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
 
-from watchdog.errors import InputError, Problem
-from watchdog.model import DailySeries, Entity, EntityRef, Sample, Scope, Snapshot, SourceStatus
+import aiohttp
 
-FORMAT = 1
+from watchdog.config import Settings
+from watchdog.model import DailySeries, Entity, EntityRef, Scope, Snapshot, SourceStatus
+from watchdog.rules import RuleSet
+from watchdog.sources import Reading, Source
+from watchdog.sources.factory import build_sources
+from watchdog.sources.snapshot_file import FORMAT, SnapshotFile, dumps, load, loads, save
 
+__all__ = ["FORMAT", "SnapshotFile", "collect", "dumps", "load", "loads", "read_live", "save"]
 
-class SnapshotFile:
-    """A snapshot plus the spend history stored with it."""
+log = logging.getLogger(__name__)
 
-    def __init__(
-        self, snapshot: Snapshot, history: Mapping[EntityRef, tuple[Sample, ...]] | None = None
-    ) -> None:
-        self.snapshot = snapshot
-        self.history: Mapping[EntityRef, tuple[Sample, ...]] = history or {}
-
-
-# Writing -------------------------------------------------------------------------------------
-
-
-def dumps(snapshot: Snapshot, history: Mapping[EntityRef, Sequence[Sample]] | None = None) -> str:
-    """The JSON text of a snapshot file."""
-    body: dict[str, Any] = {
-        "watchdog_snapshot": FORMAT,
-        "taken_at": _iso(snapshot.taken_at),
-        "sources": {
-            name: {
-                "ok": s.ok,
-                "data_as_of": _iso(s.data_as_of),
-                "error": s.error,
-                "requests": s.requests,
-            }
-            for name, s in sorted(snapshot.sources.items())
-        },
-        "entities": {
-            scope.value: [_entity(e) for e in sorted(ents.values(), key=lambda e: e.id)]
-            for scope, ents in sorted(snapshot.entities.items())
-        },
-    }
-    if history:
-        body["history"] = {
-            str(ref): [[_iso(s.at), _dec(s.spend)] for s in samples]
-            for ref, samples in sorted(history.items())
-            if samples
-        }
-    if snapshot.rates:
-        body["rates"] = {
-            str(ref): {w: _dec(v) for w, v in rates.items()}
-            for ref, rates in sorted(snapshot.rates.items())
-        }
-    if snapshot.daily:
-        body["daily"] = {
-            str(ref): {
-                "start": series.start.isoformat(),
-                "days": {d.isoformat(): _dec(v) for d, v in sorted(series.days.items())},
-            }
-            for ref, series in sorted(snapshot.daily.items())
-        }
-    if snapshot.queries:
-        body["queries"] = {
-            rule: {k: _dec(v) for k, v in sorted(res.items())}
-            for rule, res in sorted(snapshot.queries.items())
-        }
-    return json.dumps(body, indent=1, sort_keys=False) + "\n"
+DEADLINE = timedelta(seconds=60)
+"""How long one source may take to produce its reading, retries included."""
+QUERY_SOURCE = "prometheus"
+"""The source rule-defined queries come from (the core names it so for staleness)."""
 
 
-def _entity(e: Entity) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": e.id, "spend": _dec(e.spend)}
-    optional: dict[str, Any] = {
-        "name": e.name,
-        "max_budget": _dec(e.max_budget),
-        "soft_budget": _dec(e.soft_budget),
-        "budget_duration": e.budget_duration,
-        "budget_reset_at": _iso(e.budget_reset_at),
-        "team_id": e.team_id,
-        "team_name": e.team_name,
-        "masked_key": e.masked_key,
-        "created_at": _iso(e.created_at),
-    }
-    out.update({k: v for k, v in optional.items() if v is not None})
-    extra = sorted(e.names - {e.id, e.name or ""})
-    if extra:
-        out["names"] = extra
-    if e.teams:
-        out["teams"] = sorted(e.teams)
-    if e.blocked:
-        out["blocked"] = True
-    if e.metadata:
-        out["metadata"] = dict(e.metadata)
-    if e.source != "litellm":
-        out["source"] = e.source
-    return out
+async def collect(
+    sources: Sequence[Source],
+    *,
+    rules: RuleSet,
+    now: datetime,
+    previous: Snapshot | None,
+    deadline: timedelta = DEADLINE,
+) -> Snapshot:
+    """Read every source concurrently and merge the readings; never raises for a source."""
+    async with asyncio.TaskGroup() as tg:
+        tasks = [
+            tg.create_task(_read(source, rules, now, deadline), name=f"source:{source.name}")
+            for source in sources
+        ]
+    merged = _Merge(previous)
+    for source, task in zip(sources, tasks, strict=True):
+        result = task.result()
+        if isinstance(result, Reading):
+            merged.add(result)
+        else:
+            merged.carry(source.name, result)
+    return merged.snapshot(now)
 
 
-def save(
-    path: str | Path,
-    snapshot: Snapshot,
-    history: Mapping[EntityRef, Sequence[Sample]] | None = None,
-) -> None:
-    Path(path).write_text(dumps(snapshot, history), encoding="utf-8")
+async def read_live(settings: Settings, *, rules: RuleSet, now: datetime) -> Snapshot:
+    """One collection from the configured sources, on a session of its own (for the CLI)."""
+    async with aiohttp.ClientSession() as session:
+        sources = build_sources(settings, session=session)
+        try:
+            return await collect(sources, rules=rules, now=now, previous=None)
+        finally:
+            for source in sources:
+                await source.aclose()
 
 
-# Reading -------------------------------------------------------------------------------------
-
-
-def load(path: str | Path) -> SnapshotFile:
-    """Read a snapshot file; InputError names the file and the entry that is wrong."""
-    name = str(path)
+async def _read(
+    source: Source, rules: RuleSet, now: datetime, deadline: timedelta
+) -> Reading | str:
+    """The source's reading, or why there is none (any failure stays inside this source)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Problem(name, 1, 1, f"cannot read snapshot: {exc.strerror}")]) from None
-    return loads(text, name)
+        async with asyncio.timeout(deadline.total_seconds()):
+            return await source.read(rules=rules, now=now)
+    except TimeoutError:
+        return f"no reading within {deadline.total_seconds():g}s"
+    except Exception as exc:
+        retryable = getattr(exc, "retryable", None)
+        if retryable is None:
+            log.exception("source %s raised an unexpected error", source.name)
+        return str(exc) or type(exc).__name__
 
 
-def loads(text: str, name: str = "<snapshot>") -> SnapshotFile:
-    try:
-        raw = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(name, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")]
-        ) from None
-    try:
-        return _parse(raw)
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise InputError([Problem(name, 1, 1, f"not a watchdog snapshot: {_why(exc)}")]) from None
+class _Merge:
+    """Accumulates readings, and the previous snapshot's share of sources that failed."""
 
+    def __init__(self, previous: Snapshot | None) -> None:
+        self.previous = previous
+        self.entities: dict[Scope, dict[str, Entity]] = {}
+        self.daily: dict[EntityRef, DailySeries] = {}
+        self.rates: dict[EntityRef, Mapping[str, Decimal]] = {}
+        self.queries: dict[str, Mapping[str, Decimal]] = {}
+        self.sources: dict[str, SourceStatus] = {}
 
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__
+    def add(self, reading: Reading) -> None:
+        for scope, found in reading.entities.items():
+            self.entities.setdefault(scope, {}).update(found)
+        self.daily.update(reading.daily)
+        self.rates.update(reading.rates)
+        self.queries.update(reading.queries)
+        for name in sorted(reading.stands_for | {reading.source}):
+            self.sources[name] = SourceStatus(
+                name,
+                ok=True,
+                data_as_of=reading.taken_at,
+                requests=reading.requests if name == reading.source else 0,
+            )
 
-
-def _parse(raw: Any) -> SnapshotFile:
-    if not isinstance(raw, dict) or "watchdog_snapshot" not in raw:
-        raise ValueError(
-            'expected an object with "watchdog_snapshot": 1 (write one with '
-            "`budget-watchdog preview --save-snapshot FILE`)"
+    def carry(self, name: str, error: str) -> None:
+        """Keep what `name` reported last time, marked with its old data_as_of."""
+        before = self.previous.sources.get(name) if self.previous else None
+        self.sources[name] = SourceStatus(
+            name, ok=False, data_as_of=before.data_as_of if before else None, error=error
         )
-    if raw["watchdog_snapshot"] != FORMAT:
-        raise ValueError(f"format {raw['watchdog_snapshot']!r} is not supported (expected 1)")
-    taken_at = _time(raw["taken_at"], "taken_at")
-    assert taken_at is not None
-    sources = {
-        n: SourceStatus(
-            name=n,
-            ok=bool(s.get("ok", True)),
-            data_as_of=_time(s.get("data_as_of"), f"sources.{n}.data_as_of"),
-            error=s.get("error"),
-            requests=int(s.get("requests", 0)),
-        )
-        for n, s in raw.get("sources", {}).items()
-    }
-    entities: dict[Scope, dict[str, Entity]] = {}
-    for scope_name, rows in raw.get("entities", {}).items():
-        scope = Scope(scope_name)
-        entities[scope] = {}
-        for i, row in enumerate(rows):
-            entity = _entity_from(scope, row, f"entities.{scope_name}[{i}]")
-            entities[scope][entity.id] = entity
-    history = {
-        _ref(k): tuple(Sample(_req_time(at, k), _decimal(v, k)) for at, v in samples)
-        for k, samples in raw.get("history", {}).items()
-    }
-    rates = {
-        _ref(k): MappingProxyType({w: _decimal(v, k) for w, v in r.items()})
-        for k, r in raw.get("rates", {}).items()
-    }
-    queries = {
-        rule: MappingProxyType({k: _decimal(v, rule) for k, v in res.items()})
-        for rule, res in raw.get("queries", {}).items()
-    }
-    daily = {
-        _ref(k): DailySeries(
-            start=date.fromisoformat(v["start"]),
-            days=MappingProxyType(
-                {date.fromisoformat(d): _decimal(x, k) for d, x in v["days"].items()}
+        if self.previous is None:
+            return
+        for scope, found in self.previous.entities.items():
+            target = self.entities.setdefault(scope, {})
+            for entity in found.values():
+                if entity.source == name:
+                    target.setdefault(entity.id, entity)
+                    if entity.ref in self.previous.daily:
+                        self.daily.setdefault(entity.ref, self.previous.daily[entity.ref])
+        if name == QUERY_SOURCE:
+            for rule, results in self.previous.queries.items():
+                self.queries.setdefault(rule, results)
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        return Snapshot(
+            taken_at=now,
+            entities=MappingProxyType(
+                {s: MappingProxyType(e) for s, e in self.entities.items() if e}
             ),
+            sources=MappingProxyType(self.sources),
+            rates=MappingProxyType(self.rates),
+            queries=MappingProxyType(self.queries),
+            daily=MappingProxyType(self.daily),
         )
-        for k, v in raw.get("daily", {}).items()
-    }
-    snapshot = Snapshot(
-        taken_at=taken_at,
-        daily=MappingProxyType(daily),
-        entities=MappingProxyType({s: MappingProxyType(e) for s, e in entities.items()}),
-        sources=MappingProxyType(sources),
-        rates=MappingProxyType(rates),
-        queries=MappingProxyType(queries),
-    )
-    return SnapshotFile(snapshot, MappingProxyType(history))
-
-
-def _entity_from(scope: Scope, row: dict[str, Any], where: str) -> Entity:
-    if "id" not in row:
-        raise ValueError(f"{where}: missing field 'id'")
-    entity_id = str(row["id"])
-    names = {entity_id, *map(str, row.get("names", []))}
-    if row.get("name"):
-        names.add(str(row["name"]))
-    return Entity(
-        scope=scope,
-        id=entity_id,
-        spend=_decimal(row.get("spend", "0"), f"{where}.spend"),
-        name=row.get("name"),
-        names=frozenset(names),
-        max_budget=_opt_decimal(row.get("max_budget"), f"{where}.max_budget"),
-        soft_budget=_opt_decimal(row.get("soft_budget"), f"{where}.soft_budget"),
-        budget_duration=row.get("budget_duration"),
-        budget_reset_at=_time(row.get("budget_reset_at"), f"{where}.budget_reset_at"),
-        blocked=bool(row.get("blocked", False)),
-        team_id=row.get("team_id"),
-        team_name=row.get("team_name"),
-        teams=frozenset(row.get("teams", [])),
-        masked_key=row.get("masked_key"),
-        created_at=_time(row.get("created_at"), f"{where}.created_at"),
-        metadata=MappingProxyType(dict(row.get("metadata", {}))),
-        source=str(row.get("source", "litellm")),
-    )
-
-
-def _ref(text: str) -> EntityRef:
-    scope, sep, entity_id = text.partition(":")
-    if not sep:
-        raise ValueError(f"{text!r}: expected scope:id such as team:engineering")
-    return EntityRef(Scope(scope), entity_id)
-
-
-def _decimal(value: object, where: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{where}: expected an amount, got {value!r}") from None
-    if not amount.is_finite():
-        raise ValueError(f"{where}: expected a finite amount, got {value!r}")
-    return amount
-
-
-def _opt_decimal(value: object, where: str) -> Decimal | None:
-    return None if value is None else _decimal(value, where)
-
-
-def _time(value: object, where: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: expected an ISO-8601 time, got {value!r}")
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{where}: expected an ISO-8601 time, got {value!r}") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def _req_time(value: object, where: str) -> datetime:
-    at = _time(value, where)
-    if at is None:
-        raise ValueError(f"{where}: a sample needs a time")
-    return at
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"

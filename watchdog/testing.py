@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from types import MappingProxyType
 
-from watchdog.errors import DeliveryError, SourceError
+from watchdog.errors import ActionError, DeliveryError, SourceError
 from watchdog.evaluate import Action, Decision, Reason
 from watchdog.model import (
     ActionMemory,
@@ -113,3 +114,40 @@ def remember(state: LedgerState, decisions: Iterable[Decision], now: datetime) -
         resets=MappingProxyType(resets),
         blocks=MappingProxyType(blocks),
     )
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class FakeAdmin:
+    """LiteLLM's write API, remembering every change; `fail` makes the next changes raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail: ActionError | None = None
+
+    async def reset_spend(self, entity: Entity) -> Decimal | None:
+        self._call("reset", entity)
+        return Decimal(0)
+
+    async def block(self, entity: Entity) -> None:
+        self._call("block", entity)
+
+    async def unblock(self, entity: Entity) -> None:
+        self._call("unblock", entity)
+
+    def _call(self, action: str, entity: Entity) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.calls.append((action, entity.id))

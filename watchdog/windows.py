@@ -151,6 +151,16 @@ def _occurs(expr: str) -> bool:
     return True
 
 
+def window_name(span: timedelta) -> str:
+    """The one name of a trailing window, shared by Prometheus rates and forecasts: "1h",
+    "1d" (also for 24h), "7d", "30m", else whole seconds."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def litellm_duration(text: str | None) -> timedelta | None:
     """LiteLLM's `budget_duration` ("60s", "1m", "30d", "1mo") as a timedelta; None if absent."""
     if not text:

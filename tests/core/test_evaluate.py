@@ -39,6 +39,15 @@ from watchdog.model import (
 from watchdog.rules import Routing
 
 LADDER = {"soft_limit": "80%", "alert_at": ["50%", "75%", "90%"]}
+CI_KEY_RULE = rule(
+    name="CI bot", scope="key", match="ci-bot", amount=25, reset=True, on_hard_limit="block"
+)
+
+
+def _reset_in(period: str) -> MappingProxyType[tuple[str, Scope, str], ActionMemory]:
+    """The ledger's memory of the CI bot's last reset, made in `period`."""
+    return MappingProxyType({("CI bot", Scope.KEY, "hash-ci-bot"): ActionMemory(period, NOW)})
+
 
 # The ladder ---------------------------------------------------------------------------------
 
@@ -47,31 +56,31 @@ LADDER = {"soft_limit": "80%", "alert_at": ["50%", "75%", "90%"]}
     ("spend", "already", "expected"),
     [
         pytest.param(2400, [], [], id="below every step: nothing"),
-        pytest.param(2500, [], [(Reason.FIRED, "threshold@2500")], id="exactly at 50% fires"),
+        pytest.param(2500, [], [(Reason.FIRED, "threshold:50%@2500")], id="exactly at 50% fires"),
         pytest.param(
             4750,
             [],
-            [(Reason.FIRED, "threshold@4500")],
+            [(Reason.FIRED, "threshold:90%@4500")],
             id="jump to 95%: only the highest crossed step is sent",
         ),
-        pytest.param(5000, [], [(Reason.FIRED, "hard@5000")], id="at the budget: hard limit"),
+        pytest.param(5000, [], [(Reason.FIRED, "hard:100%@5000")], id="at the budget: hard limit"),
         pytest.param(
             3800,
-            [sent("threshold@2500")],
-            [(Reason.ESCALATED, "threshold@3750")],
+            [sent("threshold:50%@2500")],
+            [(Reason.ESCALATED, "threshold:75%@3750")],
             id="50% told, now 76%: escalates to 75%",
         ),
-        pytest.param(4100, [sent("soft@4000")], [], id="soft limit told, still there: quiet"),
+        pytest.param(4100, [sent("soft:80%@4000")], [], id="soft limit told, still there: quiet"),
         pytest.param(
             4100,
-            [sent("threshold@2500"), sent("soft@4000")],
+            [sent("threshold:50%@2500"), sent("soft:80%@4000")],
             [],
             id="several told: the latest level counts",
         ),
         pytest.param(
             5300,
-            [sent("soft@4000")],
-            [(Reason.ESCALATED, "hard@5000")],
+            [sent("soft:80%@4000")],
+            [(Reason.ESCALATED, "hard:100%@5000")],
             id="soft told, now over budget: hard limit",
         ),
     ],
@@ -97,18 +106,18 @@ def test_jump_names_the_steps_passed_on_the_way() -> None:
 def test_a_new_period_re_arms_every_step() -> None:
     """Notices from last month do not silence this month's crossing."""
     old = thread(period=OCTOBER)
-    state = ledger((old, [sent("hard@5000")]))
+    state = ledger((old, [sent("hard:100%@5000")]))
     decisions = run(rules(rule(**LADDER)), snap(team(2600)), state)
-    assert notices(decisions) == [(Reason.FIRED, "threshold@2500", "eng-slack")]
+    assert notices(decisions) == [(Reason.FIRED, "threshold:50%@2500", "eng-slack")]
 
 
 def test_each_channel_is_its_own_conversation() -> None:
     """A notice claimed for one channel does not stop the other channel's."""
-    state = ledger((thread(channel="eng-slack"), [sent("threshold@2500")]))
+    state = ledger((thread(channel="eng-slack"), [sent("threshold:50%@2500")]))
     decisions = run(
         rules(rule(**LADDER), channels=("eng-slack", "finance-mail")), snap(team(2600)), state
     )
-    assert notices(decisions) == [(Reason.FIRED, "threshold@2500", "finance-mail")]
+    assert notices(decisions) == [(Reason.FIRED, "threshold:50%@2500", "finance-mail")]
     assert Reason.DEDUPED in reasons(decisions)
 
 
@@ -117,13 +126,13 @@ def test_each_channel_is_its_own_conversation() -> None:
 
 def test_a_raised_budget_resolves_the_step_announced() -> None:
     """Over budget at $5,000, budget raised to $8,000: back under, now at the 50% step."""
-    state = ledger((thread(), [sent("hard@5000")]))
+    state = ledger((thread(), [sent("hard:100%@5000")]))
     decisions = run(rules(rule(amount=8000, **LADDER)), snap(team(5100)), state)
     [resolved] = [d for d in decisions if d.action is Action.NOTIFY]
     assert resolved.reason is Reason.RESOLVED
     assert resolved.event is NoticeEvent.RESOLVED
-    assert resolved.step == "hard@5000"
-    assert resolved.level == "threshold@4000"
+    assert resolved.step == "hard:100%@5000"
+    assert resolved.level == "threshold:50%@4000"
     assert "back under the hard limit" in resolved.alert.detail
     assert "now at the alert step 50% ($4,000.00)" in resolved.alert.detail
 
@@ -134,20 +143,29 @@ def test_a_resolution_is_sent_once_then_the_ladder_climbs_again() -> None:
         (
             thread(),
             [
-                sent("hard@5000"),
-                sent("hard@5000", event=NoticeEvent.RESOLVED, level="threshold@4000"),
+                sent("hard:100%@5000"),
+                sent("hard:100%@5000", event=NoticeEvent.RESOLVED, level="threshold:50%@4000"),
             ],
         )
     )
     ruleset = rules(rule(amount=8000, **LADDER))
     assert notices(run(ruleset, snap(team(5100)), state)) == []
     climbed = run(ruleset, snap(team(6100)), state)
-    assert notices(climbed) == [(Reason.ESCALATED, "threshold@6000", "eng-slack")]
+    assert notices(climbed) == [(Reason.ESCALATED, "threshold:75%@6000", "eng-slack")]
+
+
+def test_a_lowered_budget_moves_the_steps_without_a_false_resolution() -> None:
+    """50% announced at $5,000; budget cut to $4,000 with spend $2,600: still the 50% step."""
+    state = ledger((thread(), [sent("threshold:50%@2500")]))
+    ruleset = rules(rule(amount=4000, **LADDER))
+    assert notices(run(ruleset, snap(team(2600)), state)) == []
+    climbed = run(ruleset, snap(team(3300)), state)
+    assert notices(climbed) == [(Reason.ESCALATED, "soft:80%@3200", "eng-slack")]
 
 
 def test_spend_going_down_under_every_step_resolves() -> None:
     """A refund (or LiteLLM reset) that takes spend under every step closes the alert."""
-    state = ledger((thread(), [sent("threshold@2500")]))
+    state = ledger((thread(), [sent("threshold:50%@2500")]))
     [resolved] = [
         d for d in run(rules(rule(**LADDER)), snap(team(100)), state) if d.action is Action.NOTIFY
     ]
@@ -163,15 +181,15 @@ def test_spend_going_down_under_every_step_resolves() -> None:
     ("hours_ago", "expected"),
     [
         pytest.param(23, [], id="within the interval: quiet"),
-        pytest.param(25, [(Reason.REPEAT, "hard@5000#repeat1")], id="a day later: reminder"),
-        pytest.param(49, [(Reason.REPEAT, "hard@5000#repeat2")], id="two days later: second"),
+        pytest.param(25, [(Reason.REPEAT, "hard:100%@5000#repeat1")], id="a day later: reminder"),
+        pytest.param(49, [(Reason.REPEAT, "hard:100%@5000#repeat2")], id="two days later: second"),
     ],
 )
 def test_renotify_reminds_while_over_the_hard_limit(
     hours_ago: int, expected: list[tuple[Reason, str]]
 ) -> None:
     """`renotify: 24h` repeats the hard-limit alert once per interval while it lasts."""
-    state = ledger((thread(), [sent("hard@5000", at=NOW - timedelta(hours=hours_ago))]))
+    state = ledger((thread(), [sent("hard:100%@5000", at=NOW - timedelta(hours=hours_ago))]))
     decisions = run(rules(rule(renotify="24h")), snap(team(5200)), state)
     assert [(r, s) for r, s, _ in notices(decisions)] == expected
 
@@ -182,8 +200,8 @@ def test_a_reminder_is_claimed_once() -> None:
         (
             thread(),
             [
-                sent("hard@5000", at=NOW - timedelta(hours=25)),
-                sent("hard@5000#repeat1", event=NoticeEvent.REPEAT, level="hard@5000"),
+                sent("hard:100%@5000", at=NOW - timedelta(hours=25)),
+                sent("hard:100%@5000#repeat1", event=NoticeEvent.REPEAT, level="hard:100%@5000"),
             ],
         )
     )
@@ -198,7 +216,7 @@ def test_a_snooze_holds_alerts_but_not_resolutions() -> None:
     quiet = run(rules(rule(**LADDER)), snap(team(2600)), LedgerState(snoozes=(snooze,)))
     assert notices(quiet) == []
     assert Reason.SNOOZED in reasons(quiet)
-    state = ledger((thread(), [sent("threshold@2500")]), snoozes=(snooze,))
+    state = ledger((thread(), [sent("threshold:50%@2500")]), snoozes=(snooze,))
     back = run(rules(rule(**LADDER)), snap(team(100)), state)
     assert [r for r, _, _ in notices(back)] == [Reason.RESOLVED]
 
@@ -249,11 +267,11 @@ def test_stale_data_sends_nothing_and_changes_nothing() -> None:
     """With data older than stale_after, no alert, reset or block comes from it."""
     old = NOW - timedelta(minutes=30)
     decisions = run(
-        rules(rule(on_hard_limit="block", reset=True, **LADDER)),
-        snap(team(6000), as_of=old, ok=False, error="connection refused"),
+        rules(CI_KEY_RULE, rule(on_hard_limit="block", **LADDER)),
+        snap(team(6000), key(900), as_of=old, ok=False, error="connection refused"),
     )
-    budget = [d for d in decisions if d.alert.rule == "Engineering monthly"]
-    assert reasons(budget) == [Reason.STALE]
+    budget = [d for d in decisions if d.alert.rule in ("Engineering monthly", "CI bot")]
+    assert reasons(budget) == [Reason.STALE, Reason.STALE]
     assert "30 min old" in budget[0].note
 
 
@@ -279,13 +297,13 @@ def test_litellm_budgets_are_used_when_the_rule_names_none() -> None:
         (StepKind.SOFT, Decimal(25)),
         (StepKind.HARD, Decimal(100)),
     ]
-    assert [s for _, s, _ in notices(run(ruleset, snap(entity)))] == ["soft@25"]
+    assert [s for _, s, _ in notices(run(ruleset, snap(entity)))] == ["soft:litellm@25"]
 
 
 def test_dollar_steps_work_without_a_budget() -> None:
     """ "$4000" needs no budget amount: it is a plain dollar threshold."""
     ruleset = rules(rule(amount=None, hard_limit=None, alert_at=["$4000"], period="monthly"))
-    assert [s for _, s, _ in notices(run(ruleset, snap(team(4200))))] == ["threshold@4000"]
+    assert [s for _, s, _ in notices(run(ruleset, snap(team(4200))))] == ["threshold:$4000@4000"]
 
 
 def test_steps_at_the_same_amount_collapse_to_the_strongest() -> None:
@@ -348,39 +366,35 @@ def test_no_channel_is_said_not_hidden() -> None:
 
 def test_reset_first_period_adopts_then_resets_each_new_period() -> None:
     """The first period seen is only remembered; each later period start resets once."""
-    ruleset = rules(rule(reset=True))
-    first = run(ruleset, snap(team(100)))
+    ruleset = rules(CI_KEY_RULE)
+    first = run(ruleset, snap(key(10)))
     assert acts(first) == [(Action.RECORD, Reason.BASELINE)]
-    memory = MappingProxyType(
-        {
-            ("Engineering monthly", Scope.TEAM, "id-engineering"): ActionMemory(
-                period=OCTOBER, at=NOW - timedelta(days=30)
-            )
-        }
-    )
-    due = run(ruleset, snap(team(100)), LedgerState(resets=memory))
+    due = run(ruleset, snap(key(10)), LedgerState(resets=_reset_in(OCTOBER)))
     assert acts(due) == [(Action.RESET, Reason.RESET)]
-    done = MappingProxyType(
-        {
-            ("Engineering monthly", Scope.TEAM, "id-engineering"): ActionMemory(
-                period=NOVEMBER, at=NOW - timedelta(days=17)
-            )
-        }
-    )
-    assert acts(run(ruleset, snap(team(100)), LedgerState(resets=done))) == []
+    done = run(ruleset, snap(key(10)), LedgerState(resets=_reset_in(NOVEMBER)))
+    assert acts(done) == []
 
 
 def test_a_missed_reset_runs_once_not_once_per_missed_period() -> None:
     """After three months down, one reset is due for the current period."""
-    memory = MappingProxyType(
-        {
-            ("Engineering monthly", Scope.TEAM, "id-engineering"): ActionMemory(
-                period="2026-07-01T00:00:00Z", at=NOW
-            )
-        }
-    )
-    decisions = run(rules(rule(reset=True)), snap(team(100)), LedgerState(resets=memory))
+    memory = _reset_in("2026-07-01T00:00:00Z")
+    decisions = run(rules(CI_KEY_RULE), snap(key(10)), LedgerState(resets=memory))
     assert acts(decisions) == [(Action.RESET, Reason.RESET)]
+
+
+@pytest.mark.parametrize(
+    ("scope", "fragment"),
+    [
+        pytest.param("team", "ignores spend on /team/update", id="team spend cannot be reset"),
+        pytest.param(
+            "customer", "ignores spend on /customer/update", id="customer spend cannot be reset"
+        ),
+    ],
+)
+def test_resets_litellm_cannot_make_are_refused(scope: str, fragment: str) -> None:
+    """A reset LiteLLM would silently ignore is a rule error, not a surprise each month."""
+    with pytest.raises(ValueError, match=fragment):
+        rule(scope=scope, reset=True)
 
 
 @pytest.mark.parametrize(
@@ -486,16 +500,16 @@ def test_a_month_of_spend_sends_each_step_exactly_once() -> None:
         sent_steps += [s for _, s, _ in notices(decisions)]
         state = remember(state, decisions, at)
     assert sent_steps == [
-        "threshold@2500",
-        "threshold@3750",
-        "soft@4000",
-        "threshold@4500",
-        "hard@5000",
+        "threshold:50%@2500",
+        "threshold:75%@3750",
+        "soft:80%@4000",
+        "threshold:90%@4500",
+        "hard:100%@5000",
     ]
     december = datetime(2026, 12, 1, 6, tzinfo=UTC)
     fresh = team(2600, created_at=december - timedelta(hours=1))
     decisions = evaluate(ruleset, snap(fresh, at=december), state, december)
-    assert [s for _, s, _ in notices(decisions)] == ["threshold@2500"]
+    assert [s for _, s, _ in notices(decisions)] == ["threshold:50%@2500"]
 
 
 def test_evaluating_again_after_recording_is_silent() -> None:
@@ -503,11 +517,12 @@ def test_evaluating_again_after_recording_is_silent() -> None:
     from watchdog.testing import remember
 
     ruleset = rules(
-        rule(**LADDER, on_hard_limit="block", reset=True),
+        rule(**LADDER, on_hard_limit="block"),
         rule(name="Search", match="search", amount=100, alert_at=["50%"]),
+        CI_KEY_RULE,
         channels=("a", "b"),
     )
-    snapshot = snap(team(5100), team(75, name="search"))
+    snapshot = snap(team(5100), team(75, name="search"), key(30))
     first = evaluate(ruleset, snapshot, LedgerState(), NOW)
     state = remember(LedgerState(), first, NOW)
     again = evaluate(ruleset, snapshot, state, NOW)
@@ -536,7 +551,7 @@ def test_the_entity_ref_and_key_are_consistent() -> None:
         Scope.TEAM,
         "id-engineering",
         NOVEMBER,
-        "threshold@2500",
+        "threshold:50%@2500",
         "eng-slack",
         "fired",
     )
@@ -556,3 +571,19 @@ def test_an_outage_round_trip_through_the_ledger() -> None:
     assert [
         d for d in run(ruleset, snap(team(100)), after) if d.alert.kind is StepKind.SOURCE
     ] == []
+
+
+@pytest.mark.parametrize(
+    ("entity", "snoozed"),
+    [
+        pytest.param(EntityRef(Scope.TEAM, "engineering"), True, id="by the name people use"),
+        pytest.param(EntityRef(Scope.TEAM, "ID-ENGINEERING"), True, id="by LiteLLM's id, any case"),
+        pytest.param(EntityRef(Scope.TEAM, "search"), False, id="another team"),
+        pytest.param(EntityRef(Scope.KEY, "engineering"), False, id="same name, other scope"),
+    ],
+)
+def test_a_snooze_names_its_entity_as_people_do(entity: EntityRef, snoozed: bool) -> None:
+    """`snooze --entity team:engineering` matches the team whatever its LiteLLM id."""
+    snooze = Snooze(until=NOW + timedelta(hours=1), reason="incident", entity=entity)
+    decisions = run(rules(rule(**LADDER)), snap(team(2600)), LedgerState(snoozes=(snooze,)))
+    assert (Reason.SNOOZED in reasons(decisions)) is snoozed

@@ -69,6 +69,8 @@ def test_last_periods_readings_make_day_one_forecasts_possible() -> None:
     )
     assert result.ok
     assert result.projected == Decimal(30) + Decimal(120) * (30 - Decimal("0.25"))
+    assert result.steady is not None
+    assert result.steady.method == "typical daily pace over the last 7d (busiest day left out)"
 
 
 def test_a_steady_pace_projects_to_the_period_end() -> None:
@@ -82,7 +84,28 @@ def test_a_steady_pace_projects_to_the_period_end() -> None:
     assert result.ok
     assert result.projected == Decimal(3600)
     assert result.steady is not None
-    assert "busiest day left out" in result.steady.method
+    assert result.steady.method == "typical daily pace over the last 7d (busiest day left out)"
+
+
+def test_before_a_week_of_history_the_pace_counts_from_the_period_start() -> None:
+    """Four days of readings and min_elapsed 3d: the typical day since the period began."""
+    now = START + timedelta(days=4)
+    spent = Measurement(Decimal(480), Basis.CREATED, START, complete=True)
+    settings = Forecast.model_validate({"min_elapsed": "3d"})
+    result = project(
+        spent,
+        PERIOD,
+        now,
+        settings,
+        budget=Decimal(4000),
+        history=_hourly("5", 24 * 4),
+        current=Decimal(480),
+    )
+    assert result.steady is not None
+    assert (
+        result.steady.method == "typical daily pace since the period start (busiest day left out)"
+    )
+    assert result.projected == Decimal(3600)
 
 
 def test_exhaustion_time_at_the_last_hours_pace() -> None:

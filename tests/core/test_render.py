@@ -121,7 +121,7 @@ def test_payload_has_litellms_fields_and_ours() -> None:
         "timezone": "Europe/Stockholm",
     }
     assert payload["threshold"] == {
-        "id": "soft@4000",
+        "id": "soft:80%@4000",
         "kind": "soft",
         "label": "80%",
         "amount": 4000.0,
@@ -142,7 +142,7 @@ def test_identities_are_stable_and_distinct() -> None:
 
 def test_a_resolution_says_it_is_back_under() -> None:
     """Resolutions have their own headline, severity and event name."""
-    state = ledger((thread(), [sent("hard@5000")]))
+    state = ledger((thread(), [sent("hard:100%@5000")]))
     decision = _notice(rules(rule(amount=8000)), snap(team(5100)), state)
     assert decision.reason is Reason.RESOLVED
     message = render(decision)
@@ -150,7 +150,9 @@ def test_a_resolution_says_it_is_back_under() -> None:
     assert message.severity == "resolved"
     assert message.payload["event"] == "budget_resolved"
     assert message.payload["resolved_to"] is None
-    assert message.summary == "Back under the hard limit $5,000.00; now under every alert step"
+    assert message.summary == (
+        "Back under the hard limit 100% ($8,000.00); now under every alert step"
+    )
 
 
 def test_a_runaway_forecast_names_the_exhaustion_time() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.builders import NOW, rule, rules, run, snap, team
+from tests.builders import NOW, key, rule, rules, run, snap, team
 from tests.store.backends import Backend
 from tests.store.cases import (
     LIFETIME,
@@ -108,14 +108,15 @@ async def test_forecast_streaks_are_kept_until_they_end(store: Store) -> None:
 
 async def test_a_baseline_makes_the_next_period_reset(store: Store) -> None:
     """The first period seen is remembered, so the next period's reset fires."""
-    ruleset = rules(rule(reset=True))
-    first = run(ruleset, snap(team(100, 5000)))
+    ruleset = rules(rule(name="CI bot", scope="key", match="ci-bot", amount=25, reset=True))
+    first = run(ruleset, snap(key(10)))
     assert [d.reason for d in first if d.action is Action.RECORD] == [Reason.BASELINE]
     await store.record_bookkeeping(first, now=NOW)
     december = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
     state = await store.load_state(now=december)
-    assert state.resets[BUDGET] == ActionMemory("2026-11-01T00:00:00Z", NOW)
-    later = run(ruleset, snap(team(100, 5000), at=december), state, december)
+    ci_bot = ("CI bot", Scope.KEY, "hash-ci-bot")
+    assert state.resets[ci_bot] == ActionMemory("2026-11-01T00:00:00Z", NOW)
+    later = run(ruleset, snap(key(10), at=december), state, december)
     assert [d.action for d in later] == [Action.RESET]
 
 

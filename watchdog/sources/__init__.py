@@ -29,6 +29,9 @@ class Reading:
     queries: Mapping[str, Mapping[str, Decimal]] = field(default_factory=empty)
     requests: int = 0
     """HTTP requests made to build this reading (for metrics and the O(pages) promise)."""
+    stands_for: frozenset[str] = frozenset()
+    """Other source names this reading speaks for (a snapshot file carrying Prometheus query
+    results stands for "prometheus" too); each gets a status as fresh as this reading."""
 
 
 class Source(Protocol):

@@ -9,6 +9,7 @@ customers' budgets in their budget row, and three formats of `budget_reset_at`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -48,7 +49,18 @@ def _budget(value: object) -> Decimal | None:
 
 
 def _meta(value: object) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value)) if isinstance(value, dict) else MappingProxyType({})
+    """Metadata as plain JSON values (numbers read as Decimal go back to int/float)."""
+    return MappingProxyType(_plain(value)) if isinstance(value, dict) else MappingProxyType({})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):  # JSON floats, read exactly; metadata is not money
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _names(*values: object) -> frozenset[str]:
@@ -205,14 +217,8 @@ def join_team_names(keys: Iterable[Entity], teams: Iterable[Entity]) -> list[Ent
     out = []
     for k in keys:
         name = k.team_name or (aliases.get(k.team_id) if k.team_id else None)
-        out.append(k if name == k.team_name else _replace(k, team_name=name))
+        out.append(k if name == k.team_name else replace(k, team_name=name))
     return out
-
-
-def _replace(entity: Entity, **changes: Any) -> Entity:
-    fields = {f: getattr(entity, f) for f in Entity.__dataclass_fields__}
-    fields.update(changes)
-    return Entity(**fields)
 
 
 def _text(value: object) -> str | None:

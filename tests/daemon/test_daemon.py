@@ -1,0 +1,329 @@
+"""The daemon's cycle with a real SQLite ledger: exactly-once alerts, outages, resets, reloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.builders import key, snap, team
+from watchdog import config
+from watchdog.daemon import Daemon
+from watchdog.errors import DeliveryError, SourceError
+from watchdog.metrics import Metrics
+from watchdog.model import Entity
+from watchdog.reload import Runtime, build, stamp
+from watchdog.rules import load_rules
+from watchdog.sources.snapshot_file import save
+from watchdog.store.factory import open_store
+from watchdog.testing import Clock, FakeAdmin, FakeSource, RecordingNotifier
+
+START = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+
+RULES = """
+budgets:
+  - name: Engineering monthly
+    scope: team
+    match: engineering
+    amount: 5000
+    soft_limit: 80%
+    alert_at: [50%]
+    notify: [eng, finance]
+"""
+
+CONFIG = """
+rules: [{rules}]
+state_file: {state}
+channels:
+  eng: {{type: console}}
+  finance: {{type: console}}
+routing:
+  meta: [eng]
+"""
+
+
+class Harness:
+    """A daemon on a temp directory with fake edges and a real SQLite ledger."""
+
+    def __init__(
+        self, tmp: Path, session: aiohttp.ClientSession, clock: Clock, rules: str = RULES
+    ) -> None:
+        self.tmp, self.session, self.clock = tmp, session, clock
+        self.rules_file = tmp / "rules" / "budgets.yaml"
+        self.rules_file.parent.mkdir(exist_ok=True)
+        self.rules_file.write_text(rules)
+        self.config_file = tmp / "watchdog.yaml"
+        self.config_file.write_text(
+            CONFIG.format(rules=self.rules_file.parent, state=tmp / "state.db")
+        )
+        self.source = FakeSource()
+        self.admin = FakeAdmin()
+        self.channels = {"eng": RecordingNotifier("eng"), "finance": RecordingNotifier("finance")}
+
+    async def start(self) -> Daemon:
+        settings = config.load(str(self.config_file), env={})
+        store = await open_store(settings)
+        runtime = Runtime(
+            settings=settings,
+            rules=settings.apply(load_rules(settings.rules)),
+            notifiers=self.channels,
+            sources=(self.source,),
+            admin=self.admin,
+            loaded_at=self.clock(),
+            stamp=stamp(str(self.config_file), settings.rules),
+        )
+        return Daemon(
+            runtime=runtime,
+            store=store,
+            session=self.session,
+            config_path=str(self.config_file),
+            metrics=Metrics(),
+            clock=self.clock,
+            env={},
+        )
+
+    def titles(self, channel: str = "eng") -> list[str]:
+        return [m.title for m, _ in self.channels[channel].sent]
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+def harness(tmp_path: Path, session: aiohttp.ClientSession) -> Harness:
+    return Harness(tmp_path, session, Clock(START))
+
+
+async def _step(
+    daemon: Daemon,
+    spend: int | str | None = None,
+    *,
+    h: Harness,
+    entity: Callable[..., Entity] = team,
+) -> None:
+    if spend is not None:
+        h.source.set([entity(spend)])
+    await daemon.cycle()
+    await daemon.deliver()
+
+
+async def test_each_step_is_sent_once_per_channel_across_cycles_and_restarts(
+    harness: Harness,
+) -> None:
+    """Three cycles and a restart: every channel hears each crossing exactly once."""
+    daemon = await harness.start()
+    await _step(daemon, 2600, h=harness)
+    await _step(daemon, 2700, h=harness)
+    await daemon.store.aclose()
+    daemon = await harness.start()  # a new process on the same ledger
+    await _step(daemon, 4100, h=harness)
+    await _step(daemon, 4200, h=harness)
+    await daemon.store.aclose()
+    for channel in ("eng", "finance"):
+        titles = harness.titles(channel)
+        assert len(titles) == 2
+        assert titles[0].startswith("Budget alert: team engineering at 52%")
+        assert titles[1].startswith("Budget warning: team engineering at 82%")
+
+
+async def test_a_source_down_for_several_cycles_alerts_once_then_recovers(
+    harness: Harness,
+) -> None:
+    """LiteLLM down: one "unavailable" alert once stale, no false alerts, then "recovered"."""
+    daemon = await harness.start()
+    await _step(daemon, 100, h=harness)
+    harness.source.fail = SourceError("connection refused", retryable=True)
+    for _ in range(8):  # eight minutes of failures, stale after five
+        harness.clock.advance(minutes=1)
+        await _step(daemon, h=harness)
+    harness.source.fail = None
+    harness.clock.advance(minutes=1)
+    await _step(daemon, 200, h=harness)
+    await daemon.store.aclose()
+    assert harness.titles("eng") == [
+        "Spend source litellm unavailable: budgets it feeds are not being checked",
+        "Spend source litellm recovered",
+    ]
+    assert harness.titles("finance") == []
+
+
+async def test_a_failing_channel_does_not_hold_back_the_others(harness: Harness) -> None:
+    """Finance's endpoint is down: eng is told at once, finance once it is back, exactly once."""
+    daemon = await harness.start()
+    harness.channels["finance"].fail_with = DeliveryError("503", retryable=True)
+    await _step(daemon, 2600, h=harness)
+    assert len(harness.titles("eng")) == 1
+    assert harness.titles("finance") == []
+    harness.channels["finance"].fail_with = None
+    harness.clock.advance(hours=2)  # past any backoff
+    await _step(daemon, h=harness)
+    await _step(daemon, h=harness)
+    await daemon.store.aclose()
+    assert len(harness.titles("finance")) == 1
+    assert len(harness.titles("eng")) == 1
+
+
+async def test_a_permanent_failure_goes_to_the_dead_letters(harness: Harness) -> None:
+    """A 400 is not retried: the notice is dead-lettered and can be replayed."""
+    daemon = await harness.start()
+    harness.channels["finance"].fail_with = DeliveryError("400 bad request", retryable=False)
+    await _step(daemon, 2600, h=harness)
+    dead = await daemon.store.query("dead")
+    assert [row["channel"] for row in dead] == ["finance"]
+    harness.channels["finance"].fail_with = None
+    assert await daemon.store.replay(now=harness.clock()) == 1
+    await daemon.deliver()
+    await daemon.store.aclose()
+    assert len(harness.titles("finance")) == 1
+
+
+RESET_RULES = """
+budgets:
+  - name: CI keys daily
+    scope: key
+    match: ci-bot
+    amount: 25
+    period: daily
+    reset: true
+    on_hard_limit: block
+    notify: [eng]
+"""
+
+
+def _key(spend: int | str) -> Entity:
+    return key(spend, created_at=START - timedelta(days=30))
+
+
+async def test_reset_once_per_period_even_across_restarts(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """The first day is only remembered; the next day resets once and says so, once."""
+    h = Harness(tmp_path, session, Clock(START), rules=RESET_RULES)
+    daemon = await h.start()
+    await _step(daemon, 10, h=h, entity=_key)
+    assert h.admin.calls == []
+    h.clock.advance(days=1)
+    await _step(daemon, 12, h=h, entity=_key)
+    await daemon.store.aclose()
+    daemon = await h.start()
+    await _step(daemon, 0, h=h, entity=_key)
+    audit = await daemon.store.query("actions")
+    await daemon.store.aclose()
+    assert h.admin.calls == [("reset", "hash-ci-bot")]
+    assert [t for t in h.titles() if t.startswith("Budget reset")] == [
+        (
+            "Budget reset: key ci-bot (sk-...abcd) — spend reset to $0.00 (was $12.00) for the "
+            "period 2026-11-19 00:00 UTC → 2026-11-20 00:00 UTC"
+        )
+    ]
+    assert [(r["kind"], r["ok"], str(r["spend_before"])) for r in audit] == [("reset", True, "12")]
+
+
+async def test_block_then_unblock_at_the_next_period(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """Over the daily cap: blocked and announced; next day unblocked and announced."""
+    h = Harness(tmp_path, session, Clock(START), rules=RESET_RULES)
+    daemon = await h.start()
+    await _step(daemon, 30, h=h, entity=_key)
+    await _step(daemon, 31, h=h, entity=_key)
+    h.clock.advance(days=1)
+    h.source.set([replace(_key(0), blocked=True)])
+    await _step(daemon, h=h)
+    await daemon.store.aclose()
+    assert [c for c in h.admin.calls if c[0] != "reset"] == [
+        ("block", "hash-ci-bot"),
+        ("unblock", "hash-ci-bot"),
+    ]
+    titles = h.titles()
+    assert any(t.startswith("Blocked in LiteLLM: key ci-bot") for t in titles)
+    assert any(t.startswith("Unblocked in LiteLLM: key ci-bot") for t in titles)
+
+
+async def test_a_broken_rule_file_keeps_the_last_good_rules(
+    tmp_path: Path, session: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad edit is reported (log, alert, metric) and the last good rules keep working.
+
+    Everything here is built from the files as in production: a snapshot-file source and
+    console channels, so the reloads rebuild real parts.
+    """
+    h = Harness(tmp_path, session, Clock(START))
+    spend_file = tmp_path / "spend.json"
+    save(spend_file, snap(team(2600)))
+    h.config_file.write_text(h.config_file.read_text() + f"snapshot_file: {spend_file}\n")
+    runtime = await build(str(h.config_file), session=session, now=START, env={})
+    settings = runtime.settings
+    daemon = Daemon(
+        runtime=runtime,
+        store=await open_store(settings),
+        session=session,
+        config_path=str(h.config_file),
+        clock=h.clock,
+        env={},
+    )
+    h.rules_file.write_text(RULES.replace("amount: 5000", "amount: five thousand"))
+    assert not await daemon.reload_if_changed(force=True)
+    assert "amount: expected an amount in USD" in daemon.rules_error
+    await _step(daemon, h=h)
+    assert daemon.metrics.rules_valid._value.get() == 0
+    h.rules_file.write_text(RULES.replace("amount: 5000", "amount: 4000"))
+    assert await daemon.reload_if_changed()
+    await _step(daemon, h=h)
+    await daemon.runtime.aclose()
+    await daemon.store.aclose()
+    out = capsys.readouterr().out
+    assert out.count("Budget alert: team engineering at 52%") == 2  # eng and finance, once
+    assert out.count("Rule files invalid: the last good rules stay in force") == 1
+    assert out.count("Rule files valid again") == 1
+    assert "budget-watchdog" not in daemon.rules_error
+
+
+async def test_shutdown_finishes_in_flight_deliveries(harness: Harness) -> None:
+    """run() stops on the event and still delivers what the last cycle claimed."""
+    daemon = await harness.start()
+    harness.source.set([team(2600)])
+    stop = asyncio.Event()
+
+    async def stop_soon() -> None:
+        while daemon.last is None:  # noqa: ASYNC110 - watches the daemon from outside
+            await asyncio.sleep(0.01)
+        stop.set()
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(daemon.run(stop, grace=timedelta(seconds=5)), name="daemon")
+        group.create_task(stop_soon(), name="stopper")
+    await daemon.store.aclose()
+    assert len(harness.titles("eng")) == 1
+    assert len(harness.titles("finance")) == 1
+
+
+async def test_metrics_describe_budgets_sources_and_deliveries(harness: Harness) -> None:
+    """After a cycle the exported metrics carry spend, limit, utilisation and counts."""
+    daemon = await harness.start()
+    await _step(daemon, 2600, h=harness)
+    await daemon.store.aclose()
+    text = daemon.metrics.text().decode()
+    labels = 'entity="team engineering",rule="Engineering monthly",scope="team"'
+    assert f"watchdog_budget_spend_usd{{{labels}}} 2600.0" in text
+    assert f"watchdog_budget_limit_usd{{{labels}}} 5000.0" in text
+    assert f"watchdog_budget_utilisation_ratio{{{labels}}} 0.52" in text
+    assert 'watchdog_alerts_sent_total{channel="eng",reason="fired"} 1.0' in text
+    assert 'watchdog_source_up{source="litellm"} 1.0' in text
+
+
+async def test_the_config_builds_a_working_runtime(harness: Harness) -> None:
+    """reload.build turns the files into channels, sources and rules."""
+    runtime = await build(str(harness.config_file), session=harness.session, now=START, env={})
+    assert sorted(runtime.notifiers) == ["eng", "finance"]
+    assert [r.name for r in runtime.rules.rules] == ["Engineering monthly"]
+    assert runtime.rules.routing.meta == ("eng",)
+    await runtime.aclose()

@@ -1,0 +1,325 @@
+"""The daemon: the one place where I/O, the clock and the pure core meet.
+
+Each cycle: read every source into a snapshot, load the ledger, evaluate, make the changes
+that are due in LiteLLM, claim the notices, record bookkeeping and samples. A separate task
+delivers claimed notices from the outbox, so a slow channel never delays a cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+import aiohttp
+
+from watchdog import __version__, reload
+from watchdog.act import perform
+from watchdog.deliver import Courier, Outcome, RetryPolicy
+from watchdog.errors import InputError, WatchdogError
+from watchdog.evaluate import Action, Decision, evaluate
+from watchdog.metrics import Metrics, actions_of
+from watchdog.model import Snapshot, SourceStatus
+from watchdog.preview import rows
+from watchdog.server import Health
+from watchdog.snapshot import collect
+from watchdog.status import StatusView
+from watchdog.store import Outgoing, Store, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+RULES_SOURCE = "rules"
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def utcnow() -> datetime:
+    """The one clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Report:
+    """What one cycle did."""
+
+    role: str
+    decisions: list[Decision] = field(default_factory=list)
+    claimed: int = 0
+    changes: int = 0
+    failed_sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Daemon:
+    """The long-running worker; built once by `cli run`, driven by `run()` or `cycle()`."""
+
+    runtime: reload.Runtime
+    store: Store
+    session: aiohttp.ClientSession
+    config_path: str | None
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(default_factory=Health)
+    clock: Callable[[], datetime] = utcnow
+    env: Mapping[str, str] | None = None
+    snapshot: Snapshot | None = None
+    rules_error: str = ""
+    last: Report | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _courier: Courier | None = None
+    _pruned_at: datetime | None = None
+
+    # One cycle ---------------------------------------------------------------------------
+
+    async def cycle(self) -> Report:
+        """Read, evaluate, act, claim; returns what happened."""
+        started = self.clock()
+        self.health.last_tick = started
+        if not await self._lead():
+            self.last = Report(role="standby")
+            return self.last
+        rt = self.runtime
+        snapshot = await collect(rt.sources, rules=rt.rules, now=started, previous=self.snapshot)
+        snapshot = self._with_rules_status(snapshot, started)
+        self._log_source_changes(self.snapshot, snapshot)
+        self.snapshot = snapshot
+        self.health.snapshot_ok = self.health.snapshot_ok or any(
+            s.ok for n, s in snapshot.sources.items() if n != RULES_SOURCE
+        )
+        state = await self.store.load_state(now=started)
+        decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
+        done = await perform(actions_of(decisions), admin=rt.admin, rules=rt.rules, now=started)
+        await self.store.record_actions([d.record for d in done])
+        notices = [d for d in decisions if d.action is Action.NOTIFY]
+        notices += [n for d in done for n in d.announcements]
+        claimed = await self.store.claim(notices, now=started)
+        await self.store.record_bookkeeping(decisions, now=started)
+        await self.store.record_samples(snapshot, now=started)
+        self._log_claims(claimed)
+        if claimed:
+            self.wake.set()
+        await self._prune(started)
+        report = Report(
+            role="leader",
+            decisions=decisions,
+            claimed=len(claimed),
+            changes=len(done),
+            failed_sources=[n for n, s in snapshot.sources.items() if not s.ok],
+        )
+        self._observe(
+            report,
+            snapshot,
+            notices,
+            claimed_count=len(claimed),
+            duration=(self.clock() - started).total_seconds(),
+        )
+        self.health.last_tick = self.clock()
+        self.last = report
+        return report
+
+    async def deliver(self) -> Outcome:
+        """One delivery round over everything due."""
+        outcome = await self.courier.round()
+        for item in outcome.sent:
+            log.info(
+                "delivered %s",
+                item.message.title,
+                extra={"channel": item.channel, "id": item.message.id},
+            )
+        for item, error in outcome.retrying:
+            log.warning(
+                "delivery to %s failed, will retry: %s",
+                item.channel,
+                error,
+                extra={"id": item.message.id, "attempts": item.attempts + 1},
+            )
+        for item, error in outcome.dead:
+            log.error(
+                "delivery to %s gave up: %s", item.channel, error, extra={"id": item.message.id}
+            )
+        self.metrics.observe_delivery(outcome)
+        return outcome
+
+    @property
+    def courier(self) -> Courier:
+        rt = self.runtime
+        if self._courier is None or self._courier.notifiers is not rt.notifiers:
+            limits = {
+                name: getattr(ch, "max_attempts", 0)
+                for name, ch in rt.settings.channels.items()
+                if getattr(ch, "max_attempts", 0)
+            }
+            paused = self._courier.paused_until if self._courier else {}
+            self._courier = Courier(
+                store=self.store,
+                notifiers=rt.notifiers,
+                clock=self.clock,
+                policy=RetryPolicy(),
+                max_attempts=limits,
+                paused_until=paused,
+            )
+        return self._courier
+
+    # Reload ------------------------------------------------------------------------------
+
+    async def reload_if_changed(self, *, force: bool = False) -> bool:
+        """Swap in a new runtime when files changed (or `force`); keep the old one on errors."""
+        current = reload.stamp(self.config_path, self.runtime.settings.rules)
+        if not force and current == self.runtime.stamp:
+            return False
+        now = self.clock()
+        try:
+            fresh = await reload.build(
+                self.config_path, session=self.session, now=now, env=self.env
+            )
+        except (InputError, WatchdogError, OSError) as exc:
+            text = str(exc) or type(exc).__name__
+            if text != self.rules_error:
+                log.error("rules or config invalid; the last good ones stay in force: %s", text)
+            self.rules_error = text
+            self.runtime = replace(self.runtime, stamp=current)
+            self.metrics.rules_valid.set(0)
+            return False
+        old, self.runtime = self.runtime, fresh
+        await old.aclose()
+        if self.rules_error:
+            log.info("rules and config valid again")
+        self.rules_error = ""
+        self.metrics.rules_valid.set(1)
+        self.metrics.rules_loaded.set(now.timestamp())
+        log.info(
+            "reloaded %d budgets from %d files", len(fresh.rules.rules), len(fresh.rules.files)
+        )
+        return True
+
+    # The loop ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, grace: timedelta = timedelta(seconds=10)) -> None:
+        """Cycle every poll interval, deliver continuously, reload on change, until `stop`."""
+        self.metrics.rules_valid.set(1)
+        self.metrics.rules_loaded.set(self.runtime.loaded_at.timestamp())
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._cycles(stop), name="cycles")
+            group.create_task(self._deliveries(stop, grace), name="deliveries")
+            group.create_task(self._reloads(stop), name="reloads")
+
+    async def _cycles(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.cycle()
+            except WatchdogError as exc:
+                log.error("cycle failed: %s", exc)
+            await _wait(stop, self.runtime.settings.poll_interval)
+
+    async def _deliveries(self, stop: asyncio.Event, grace: timedelta) -> None:
+        while not stop.is_set():
+            if self.health.role == "leader":
+                with contextlib.suppress(WatchdogError):
+                    await self.deliver()
+            await _wait(self.wake, timedelta(seconds=2))
+            self.wake.clear()
+        with contextlib.suppress(WatchdogError, TimeoutError):
+            async with asyncio.timeout(grace.total_seconds()):
+                await self.deliver()  # finish what was in flight
+
+    async def _reloads(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.reload_if_changed()
+            await _wait(stop, timedelta(seconds=2))
+
+    # Helpers -----------------------------------------------------------------------------
+
+    async def _lead(self) -> bool:
+        try:
+            leader = await self.store.try_lead()
+        except StoreUnavailableError as exc:
+            if self.health.role != "standby":
+                log.error("state store unreachable, standing by: %s", exc)
+            leader = False
+        role = "leader" if leader else "standby"
+        if role != self.health.role:
+            log.info("this replica is now %s", role)
+        self.health.role = role
+        self.metrics.leader.set(1 if leader else 0)
+        return leader
+
+    def _with_rules_status(self, snapshot: Snapshot, now: datetime) -> Snapshot:
+        status = SourceStatus(
+            RULES_SOURCE,
+            ok=not self.rules_error,
+            data_as_of=None if self.rules_error else now,
+            error=self.rules_error.splitlines()[0] if self.rules_error else None,
+        )
+        sources = dict(snapshot.sources)
+        sources[RULES_SOURCE] = status
+        return replace(snapshot, sources=MappingProxyType(sources))
+
+    def _log_source_changes(self, before: Snapshot | None, after: Snapshot) -> None:
+        for name, status in after.sources.items():
+            previous = before.sources.get(name) if before else None
+            was_ok = previous.ok if previous else True
+            if was_ok and not status.ok:
+                log.error("source %s failing: %s", name, status.error, extra={"source": name})
+            elif previous is not None and not was_ok and status.ok:
+                log.info("source %s recovered", name, extra={"source": name})
+
+    def _log_claims(self, claimed: list[Outgoing]) -> None:
+        for item in claimed:
+            payload = item.message.payload
+            log.info(
+                "alert due: %s",
+                item.message.title,
+                extra={
+                    "channel": item.channel,
+                    "id": item.message.id,
+                    "reason": payload.get("reason"),
+                    "rule": payload.get("rule"),
+                },
+            )
+
+    def _observe(
+        self,
+        report: Report,
+        snapshot: Snapshot,
+        notices: list[Decision],
+        *,
+        claimed_count: int,
+        duration: float,
+    ) -> None:
+        self.metrics.observe_snapshot(snapshot)
+        self.metrics.observe_budgets(report.decisions, self.clock())
+        self.metrics.observe_suppressed(report.decisions, lost=len(notices) - claimed_count)
+        self.metrics.cycle.observe(duration)
+
+    async def _prune(self, now: datetime) -> None:
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        counts = await self.store.prune(now=now)
+        if any(counts.values()):
+            log.info("pruned old rows", extra={"pruned": counts})
+
+    async def view(self) -> StatusView:
+        recent = await self.store.query("notices", limit=20)
+        dead = await self.store.query("dead", limit=1000)
+        rt = self.runtime
+        return StatusView(
+            now=self.clock(),
+            role=self.health.role,
+            budgets=rows(self.last.decisions) if self.last else (),
+            sources=list(self.snapshot.sources.values()) if self.snapshot else (),
+            recent=recent,
+            rules_files=rt.rules.files,
+            rules_error=self.rules_error,
+            dead_letters=len(dead),
+            version=f"budget-watchdog {__version__}",
+        )
+
+
+async def _wait(event: asyncio.Event, longest: timedelta) -> None:
+    """Until `event` is set or `longest` has passed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(longest.total_seconds()):
+            await event.wait()

@@ -1,0 +1,42 @@
+"""Build one notifier per configured channel, once; the caller owns the shared HTTP session."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from watchdog.config import (
+    Channel,
+    ConsoleChannel,
+    EmailChannel,
+    Settings,
+    SlackChannel,
+    WebhookChannel,
+)
+from watchdog.notify import Notifier
+from watchdog.notify.console import ConsoleNotifier
+from watchdog.notify.email import EmailNotifier
+from watchdog.notify.slack import Pacer, SlackNotifier, SlackWebhookNotifier
+from watchdog.notify.webhook import WebhookNotifier
+
+
+def build_notifiers(settings: Settings, *, session: aiohttp.ClientSession) -> dict[str, Notifier]:
+    """A notifier for every channel in the config, by channel name."""
+    return {
+        name: build_notifier(name, channel, session=session)
+        for name, channel in settings.channels.items()
+    }
+
+
+def build_notifier(name: str, channel: Channel, *, session: aiohttp.ClientSession) -> Notifier:
+    """The notifier for one configured channel."""
+    if isinstance(channel, SlackChannel):
+        if channel.webhook_url:
+            return SlackWebhookNotifier(name, channel, session=session, pacer=Pacer())
+        return SlackNotifier(name, channel, session=session, pacer=Pacer())
+    if isinstance(channel, WebhookChannel):
+        return WebhookNotifier(name, channel, session=session)
+    if isinstance(channel, EmailChannel):
+        return EmailNotifier(name, channel)
+    if isinstance(channel, ConsoleChannel):
+        return ConsoleNotifier(name)
+    raise TypeError(f"unknown channel type for {name!r}: {type(channel).__name__}")

@@ -1,0 +1,100 @@
+"""The swappable runtime: config, rules, channels and sources, rebuilt whole and only when valid.
+
+A reload (a file changed, or SIGHUP) validates everything first; only a complete new runtime
+replaces the old one, so a broken rule file never stops a running daemon from using its last
+good rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+
+from watchdog import config
+from watchdog.act import Admin
+from watchdog.errors import ConfigError, Problem
+from watchdog.notify import Notifier
+from watchdog.notify.factory import build_notifiers
+from watchdog.rules import RuleSet, load_rules, rule_files
+from watchdog.sources import Source
+from watchdog.sources.factory import build_admin, build_sources
+
+Stamp = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a reload replaces at once."""
+
+    settings: config.Settings
+    rules: RuleSet
+    notifiers: Mapping[str, Notifier]
+    sources: tuple[Source, ...]
+    admin: Admin | None
+    loaded_at: datetime
+    stamp: Stamp
+
+    async def aclose(self) -> None:
+        for notifier in self.notifiers.values():
+            await notifier.aclose()
+        for source in self.sources:
+            await source.aclose()
+
+
+def stamp(config_path: str | None, rule_paths: tuple[str, ...]) -> Stamp:
+    """Identity of the files on disk: a change of any name, size or mtime means "reload"."""
+    paths = [Path(config_path)] if config_path else []
+    with contextlib.suppress(OSError):
+        paths.extend(rule_files(rule_paths))
+    marks = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            marks.append((str(path), -1, -1))
+            continue
+        marks.append((str(path), info.st_mtime_ns, info.st_size))
+    for raw in rule_paths:  # a file added to or removed from a rules directory
+        directory = Path(raw)
+        if directory.is_dir():
+            marks.append((str(directory), directory.stat().st_mtime_ns, 0))
+    return tuple(sorted(marks))
+
+
+async def build(
+    config_path: str | None,
+    *,
+    session: aiohttp.ClientSession,
+    now: datetime,
+    env: Mapping[str, str] | None = None,
+) -> Runtime:
+    """Load and validate config and rules, then build channels and sources (InputError if bad)."""
+    settings = config.load(config_path, env if env is not None else os.environ)
+    rules = settings.apply(load_rules(settings.rules))
+    unknown = sorted({n for r in rules.rules for n in r.notify} - set(settings.channels))
+    if unknown:
+        raise ConfigError(
+            [
+                Problem(
+                    config_path or "<config>",
+                    1,
+                    1,
+                    f"rules name channels the config does not define: {', '.join(unknown)}",
+                )
+            ]
+        )
+    return Runtime(
+        settings=settings,
+        rules=rules,
+        notifiers=build_notifiers(settings, session=session),
+        sources=tuple(build_sources(settings, session=session)),
+        admin=build_admin(settings, session=session),
+        loaded_at=now,
+        stamp=stamp(config_path, settings.rules),
+    )
