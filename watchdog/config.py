@@ -401,6 +401,23 @@ class HistorySettings(_Model):
     retention: DurationField = timedelta(days=35)
 
 
+class DeliverySettings(_Model):
+    """Retries and leases of the outbox."""
+
+    max_attempts: int = Field(default=10, ge=1, le=100)
+    """Attempts before a notice goes to the dead-letter list (a webhook's own max_attempts
+    wins); see `budget-watchdog replay`."""
+    backoff_base: DurationField = timedelta(seconds=5)
+    """First retry waits up to this; each later one up to twice as long (full jitter)."""
+    backoff_cap: DurationField = timedelta(hours=1)
+    """Longest wait between two attempts."""
+    send_timeout: DurationField = timedelta(seconds=30)
+    """Deadline for one send, on top of the channel's own request timeouts."""
+    lease: DurationField = timedelta(minutes=2)
+    """With several replicas: how long a notice being sent belongs to one of them; if that
+    replica dies, another sends it after this."""
+
+
 class HttpSettings(_Model):
     host: str = "0.0.0.0"  # noqa: S104 - a container serves probes and metrics on all interfaces
     port: int = Field(default=9464, ge=0, le=65535)
@@ -427,6 +444,7 @@ class Settings(_Model):
     retention: DurationField = timedelta(days=90)
     """How long notices, decisions and actions are kept."""
     history: HistorySettings = HistorySettings()
+    delivery: DeliverySettings = DeliverySettings()
     http: HttpSettings = HttpSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
@@ -549,7 +567,12 @@ def _overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         for part in path[:-1]:
             target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
         leaf = path[-1]
-        target[leaf] = value.split(",") if leaf == "rules" else value
+        if leaf == "rules":  # a comma-separated list; empty means not set
+            paths = [p.strip() for p in value.split(",") if p.strip()]
+            if paths:
+                target[leaf] = paths
+            continue
+        target[leaf] = value
     return data
 
 
@@ -565,7 +588,9 @@ def _problem(doc: yamlfile.Document, err: Any, env: Mapping[str, str]) -> Proble
         hint = difflib.get_close_matches(str(loc[-1]), known or sorted(_ALL_FIELDS), n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         accepted = f"; accepted settings: {', '.join(known)}" if known else ""
-        return doc.problem(loc, f"{name}: unknown setting{extra}{accepted}", key=True)
+        return doc.problem(
+            loc, f"{name}: unknown setting{extra}{accepted}{_from_env(loc, env)}", key=True
+        )
     if err["type"] == "missing":
         return doc.problem(loc[:-1], f"{name}: missing required setting")
     if err["type"] == "union_tag_invalid":
@@ -630,6 +655,7 @@ _ALL_FIELDS = {
         RoutingSettings,
         HttpSettings,
         HistorySettings,
+        DeliverySettings,
         Quiet,
     )
     for f in model.model_fields

@@ -156,7 +156,12 @@ class Daemon:
                 store=self.store,
                 notifiers=rt.notifiers,
                 clock=self.clock,
-                policy=RetryPolicy(),
+                policy=RetryPolicy(
+                    base=rt.settings.delivery.backoff_base,
+                    cap=rt.settings.delivery.backoff_cap,
+                    max_attempts=rt.settings.delivery.max_attempts,
+                    send_timeout=rt.settings.delivery.send_timeout,
+                ),
                 max_attempts=limits,
                 paused_until=paused,
             )
@@ -232,6 +237,10 @@ class Daemon:
     # Helpers -----------------------------------------------------------------------------
 
     async def _lead(self) -> bool:
+        if not self.runtime.settings.leader_lock:
+            self.health.role = "leader"  # active-active: the ledger alone prevents duplicates
+            self.metrics.leader.set(1)
+            return True
         try:
             leader = await self.store.try_lead()
         except StoreUnavailableError as exc:

@@ -74,9 +74,11 @@ def period_spend(
     if follows_litellm or period.end is None:
         return Measurement(entity.spend, Basis.LITELLM, period.start, complete=True)
     since = counter_since(entity, now, watchdog_reset_at)
-    if since is not None and since >= period.start - TOLERANCE:
+    # In UTC: wall-clock arithmetic on the local start is off by an hour next to a DST change.
+    start = period.start.astimezone(UTC)
+    if since is not None and since >= start - TOLERANCE:
         basis = _counter_basis(entity, since, watchdog_reset_at)
-        if since <= period.start + TOLERANCE or basis is Basis.CREATED:
+        if since <= start + TOLERANCE or basis is Basis.CREATED:
             return Measurement(entity.spend, basis, period.start, complete=True)
         delta = _delta(history, period, entity.spend, now)
         if delta is not None and delta.complete:

@@ -889,6 +889,9 @@ def json_schema() -> dict[str, Any]:
     schema = RuleFile.model_json_schema()
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     schema["title"] = "watchdog budget rules"
+    rule = schema["$defs"]["Rule"]
+    # a budget may take its scope from the file's `defaults:`; `check` reports it if neither has
+    rule["required"] = [name for name in rule.get("required", []) if name != "scope"]
     return schema
 
 

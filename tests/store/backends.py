@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,10 @@ class Backend:
     async def open(self, options: StoreOptions | None = None, holder: str | None = None) -> Store:
         chosen = options or StoreOptions()
         if self.name == "sqlite":
-            return await SqliteStore.open(self.location, options=chosen, holder=holder)
+            # each opened store plays a separate replica, as each PostgreSQL one does
+            return await SqliteStore.open(
+                self.location, options=chosen, holder=holder or uuid.uuid4().hex
+            )
         return await PostgresStore.open(Secret(self.location), options=chosen, holder=holder)
 
     async def fetch(self, sql: str) -> list[tuple[Any, ...]]:

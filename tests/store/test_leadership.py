@@ -1,4 +1,4 @@
-"""Leader election for HA: one PostgreSQL replica leads at a time; SQLite always leads."""
+"""Leader election: one replica leads at a time (PostgreSQL advisory lock, SQLite file lock)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,25 @@ from tests.store.backends import Backend
 from watchdog.store.pgconn import LEADER_LOCK
 
 
-async def test_the_embedded_store_always_leads(tmp_path: object) -> None:
-    """SQLite serves a single instance, which is always the leader."""
+async def test_one_daemon_per_state_file_leads(tmp_path: object) -> None:
+    """A second daemon on the same SQLite file stands by, and leads once the first closes."""
+    backend = Backend("sqlite", f"{tmp_path}/state.db")
+    first, second = await backend.open(), await backend.open()
+    try:
+        assert [await first.try_lead(), await second.try_lead()] == [True, False]
+        assert [await first.try_lead(), await second.try_lead()] == [True, False]
+        await first.aclose()
+        assert await second.try_lead()
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_a_released_sqlite_lead_can_be_taken_again(tmp_path: object) -> None:
+    """Releasing gives the lock up; the same store may lead again."""
     backend = Backend("sqlite", f"{tmp_path}/state.db")
     store = await backend.open()
     try:
-        assert await store.try_lead()
         assert await store.try_lead()
         await store.release()
         assert await store.try_lead()

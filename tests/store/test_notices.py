@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -229,3 +230,23 @@ async def test_the_first_delivered_thread_ref_is_kept_per_channel(store: Store) 
     assert await store.thread_ref(key, "eng-slack") == "C1:1.0"
     assert await store.thread_ref(key, "finance") == "C9:5.0"
     assert await store.thread_ref("wdt_other", "eng-slack") is None
+
+
+async def test_a_restarted_single_instance_resends_its_in_flight_notices_at_once(
+    tmp_path: Path,
+) -> None:
+    """SQLite's default lease holder is the file: a restart takes its leftovers without waiting."""
+    from watchdog.store.sqlite import SqliteStore
+
+    decisions = crossings(2)
+    store = await SqliteStore.open(tmp_path / "state.db", options=StoreOptions())
+    await store.claim(decisions, now=NOW)
+    sent, in_flight = await store.due(now=NOW)
+    await store.delivered(sent, at=NOW, ref="r1", thread=None)
+    await store.aclose()  # killed here with one notice leased and unsent
+    reopened = await SqliteStore.open(tmp_path / "state.db", options=StoreOptions())
+    try:
+        leftovers = await reopened.due(now=NOW + timedelta(seconds=1))
+        assert [o.id for o in leftovers] == [in_flight.id]
+    finally:
+        await reopened.aclose()

@@ -23,6 +23,7 @@ def options_from(settings: Settings) -> StoreOptions:
         retention=settings.retention,
         history_resolution=settings.history.resolution,
         history_retention=settings.history.retention,
+        lease=settings.delivery.lease,
     )
 
 

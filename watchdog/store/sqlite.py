@@ -8,15 +8,15 @@ a busy file is waited on for the store's timeout, then reported as StoreUnavaila
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import sqlite3
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from watchdog.errors import StoreError
 from watchdog.evaluate import Decision
@@ -33,12 +33,19 @@ T = TypeVar("T")
 
 
 class SqliteStore:
-    """The Store on a SQLite file; the only replica, so always the leader."""
+    """The Store on a SQLite file, for a single instance.
+
+    Leadership is an OS lock on `<file>.lock`: a second daemon started on the same file by
+    mistake stands by instead of sending twice, and takes over if the first one dies. Only the
+    lock holder delivers, so delivery leases carry a name stable across restarts: a restarted
+    daemon re-sends what it had in flight when it crashed at once, not after the lease.
+    """
 
     def __init__(self, path: Path, *, options: StoreOptions, holder: str | None = None) -> None:
         self._path = path
         self._options = options
-        self._holder = holder or uuid.uuid4().hex
+        self._holder = holder or f"sqlite:{path.resolve()}"
+        self._lock: TextIO | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchdog-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._history = History(
@@ -167,14 +174,27 @@ class SqliteStore:
     # Leadership ----------------------------------------------------------------------------
 
     async def try_lead(self) -> bool:
+        if self._lock is not None:
+            return True
+        lock = self._path.with_name(self._path.name + ".lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return False
+        self._lock = lock
         return True
 
     async def release(self) -> None:
-        return None
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
 
     async def aclose(self) -> None:
         if self._closed:
             return
+        await self.release()
         self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
