@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from watchdog import windows, yamlfile
+from watchdog.dimensions import DEFAULT_HEADERS
 from watchdog.errors import ConfigError, Problem
 from watchdog.evaluate import QuietHours
 from watchdog.model import Scope
@@ -422,7 +423,15 @@ class HttpSettings(_Model):
     host: str = "0.0.0.0"  # noqa: S104 - a container serves probes and metrics on all interfaces
     port: int = Field(default=9464, ge=0, le=65535)
     callback_token: SecretField | None = None
-    """Bearer token LiteLLM's generic_api logger must send to /callbacks/litellm."""
+    """Bearer token LiteLLM's generic_api logger must send to /callbacks/litellm; without
+    one the route is off."""
+    callback_headers: tuple[str, ...] = DEFAULT_HEADERS
+    """Request headers kept from each callback (case does not matter), for dimension
+    budgets such as `dimension: department` (X-Department)."""
+    callback_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest callback body accepted (413 above it)."""
+    callback_concurrency: int = Field(default=2, ge=1, le=64)
+    """Callback batches read and stored at once; more get 503 with Retry-After."""
 
 
 class Settings(_Model):
@@ -434,6 +443,9 @@ class Settings(_Model):
     """Read spend from this snapshot file instead of LiteLLM (offline demos and tests)."""
     rules: tuple[str, ...] = ("rules",)
     """Rule files or directories."""
+    litellm_config: str | None = None
+    """A LiteLLM proxy config file (proxy_server_config.yaml) whose alerting settings become
+    budgets and channels, alongside `rules`."""
     database_url: SecretField | None = None
     """postgresql://… for production and HA; empty: the embedded SQLite file."""
     state_file: str = "watchdog-state.db"

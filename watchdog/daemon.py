@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -19,6 +19,8 @@ import aiohttp
 
 from watchdog import __version__, reload
 from watchdog.act import perform
+from watchdog.attribute import attribute
+from watchdog.callbacks.spend import Watch, with_callbacks
 from watchdog.deliver import Courier, Outcome, RetryPolicy
 from watchdog.errors import InputError, WatchdogError
 from watchdog.evaluate import Action, Decision, evaluate
@@ -28,7 +30,7 @@ from watchdog.preview import rows
 from watchdog.server import Health
 from watchdog.snapshot import collect
 from watchdog.status import StatusView
-from watchdog.store import Outgoing, Store, StoreUnavailableError
+from watchdog.store import ActionRecord, Outgoing, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class Daemon:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _courier: Courier | None = None
     _pruned_at: datetime | None = None
+    _callbacks: Watch = field(default_factory=Watch)
 
     # One cycle ---------------------------------------------------------------------------
 
@@ -83,6 +86,7 @@ class Daemon:
         rt = self.runtime
         snapshot = await collect(rt.sources, rules=rt.rules, now=started, previous=self.snapshot)
         snapshot = self._with_rules_status(snapshot, started)
+        snapshot = await self._with_callbacks(snapshot, started)
         self._log_source_changes(self.snapshot, snapshot)
         self.snapshot = snapshot
         self.health.snapshot_ok = self.health.snapshot_ok or any(
@@ -90,10 +94,22 @@ class Daemon:
         )
         state = await self.store.load_state(now=started)
         decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
-        done = await perform(actions_of(decisions), admin=rt.admin, rules=rt.rules, now=started)
+        changes = _not_blocking_what_resets(actions_of(decisions))
+        done = await perform(changes, admin=rt.admin, rules=rt.rules, now=started)
         await self.store.record_actions([d.record for d in done])
-        notices = [d for d in decisions if d.action is Action.NOTIFY]
+        notices = _after_resets(
+            [d for d in decisions if d.action is Action.NOTIFY],
+            [d.record for d in done],
+        )
         notices += [n for d in done for n in d.announcements]
+        if rt.settings.http.callback_token is not None:
+            notices = await attribute(
+                notices,
+                store=self.store,
+                rules=rt.rules,
+                headers=rt.settings.http.callback_headers,
+                now=started,
+            )
         claimed = await self.store.claim(notices, now=started)
         await self.store.record_bookkeeping(decisions, now=started)
         await self.store.record_samples(snapshot, now=started)
@@ -140,7 +156,17 @@ class Daemon:
                 "delivery to %s gave up: %s", item.channel, error, extra={"id": item.message.id}
             )
         self.metrics.observe_delivery(outcome)
+        await self._count_dead_letters()
         return outcome
+
+    async def _count_dead_letters(self) -> None:
+        """The dead-letter gauge, read from the store (a replay elsewhere lowers it)."""
+        try:
+            dead = await self.store.query("dead", limit=DEAD_LETTER_CAP)
+        except WatchdogError as exc:
+            log.debug("could not count dead letters: %s", exc)
+            return
+        self.metrics.dead.set(len(dead))
 
     @property
     def courier(self) -> Courier:
@@ -265,6 +291,19 @@ class Daemon:
         sources[RULES_SOURCE] = status
         return replace(snapshot, sources=MappingProxyType(sources))
 
+    async def _with_callbacks(self, snapshot: Snapshot, now: datetime) -> Snapshot:
+        """Dimension budgets' spend from the stored callbacks (see watchdog.callbacks.spend)."""
+        http = self.runtime.settings.http
+        return await with_callbacks(
+            snapshot,
+            store=self.store,
+            rules=self.runtime.rules,
+            headers=http.callback_headers,
+            enabled=http.callback_token is not None,
+            watch=self._callbacks,
+            now=now,
+        )
+
     def _log_source_changes(self, before: Snapshot | None, after: Snapshot) -> None:
         for name, status in after.sources.items():
             previous = before.sources.get(name) if before else None
@@ -325,6 +364,29 @@ class Daemon:
             dead_letters=len(dead),
             version=f"budget-watchdog {__version__}",
         )
+
+
+def _not_blocking_what_resets(changes: list[Decision]) -> list[Decision]:
+    """No block of an entity being reset in the same cycle: the block was judged on spend the
+    reset is about to clear; the next cycle judges again."""
+    resetting = {d.alert.ref for d in changes if d.action is Action.RESET}
+    return [d for d in changes if not (d.action is Action.BLOCK and d.alert.ref in resetting)]
+
+
+def _after_resets(notices: list[Decision], changes: Sequence[ActionRecord]) -> list[Decision]:
+    """Notices without those about entities reset in this cycle.
+
+    They were judged on spend read before the reset; the next cycle judges the new period on
+    what LiteLLM holds after it (the reset's own announcement still goes out).
+    """
+    reset = {c.entity for c in changes if c.kind == "reset" and c.ok}
+    if not reset:
+        return notices
+    return [d for d in notices if d.alert.ref not in reset]
+
+
+DEAD_LETTER_CAP = 10_000
+"""Dead letters counted for the gauge at most (the alert is about more than zero)."""
 
 
 async def _wait(event: asyncio.Event, longest: timedelta) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from watchdog.attribution import Attribution
 from watchdog.forecast import Projection, project
 from watchdog.measure import Basis, Measurement, period_spend
 from watchdog.model import (
@@ -173,6 +174,8 @@ class Alert:
     description: str = ""
     detail: str = ""
     """One sentence on what happened, e.g. "crossed the soft limit 80% ($4,000.00)"."""
+    attribution: Attribution | None = None
+    """Who drove the spend, attached by the daemon before the notice is rendered."""
 
     @property
     def ref(self) -> EntityRef:

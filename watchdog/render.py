@@ -15,6 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from watchdog.attribution import attribution_fields, attribution_json
 from watchdog.evaluate import SOURCE_RULE, Alert, Decision, Reason, StepKind
 from watchdog.model import Scope
 from watchdog.money import fmt_money, fmt_percent
@@ -140,6 +141,7 @@ def _fields(alert: Alert, tz: tzinfo) -> list[tuple[str, str]]:
         out.append(("Forecast", alert.projection.describe()))
         if alert.projection.exhausts_at is not None:
             out.append(("Runs out", _exhaustion(alert, tz)))
+    out.extend(attribution_fields(alert.attribution))
     out.append(("Period", _period_text(alert, tz)))
     if alert.measurement is not None and not alert.measurement.complete:
         out.append(("Counted since", when(alert.measurement.since, tz)))
@@ -318,6 +320,7 @@ def payload(decision: Decision, severity: Severity) -> dict[str, Any]:
             "complete": a.measurement.complete,
         },
         "forecast": _forecast(a),
+        "attribution": attribution_json(a.attribution),
         "test": False,
     }
     return body

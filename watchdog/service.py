@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from watchdog import config, logs, reload
 from watchdog.act import Done, perform
+from watchdog.callbacks.endpoint import Ingest, attach
 from watchdog.daemon import Daemon, utcnow
 from watchdog.deliver import Outcome
 from watchdog.evaluate import Action, Decision, evaluate
@@ -75,16 +77,14 @@ async def run(config_path: str | None, *, once: bool, env: Mapping[str, str] | N
         if once:
             return await _once(daemon)
         settings = daemon.runtime.settings
-        app = build_app(
-            health=daemon.health, metrics=daemon.metrics, view=daemon.view, clock=daemon.clock
-        )
-        runner, port = await serve(app, host=settings.http.host, port=settings.http.port)
+        runner, port = await serve_daemon(daemon)
         log.info(
             "watchdog started",
             extra={
                 "port": port,
                 "budgets": len(daemon.runtime.rules.rules),
                 "poll_interval": str(settings.poll_interval),
+                "callbacks": settings.http.callback_token is not None,
             },
         )
         stop = asyncio.Event()
@@ -95,6 +95,23 @@ async def run(config_path: str | None, *, once: bool, env: Mapping[str, str] | N
             await runner.cleanup()
             log.info("watchdog stopped")
     return 0
+
+
+async def serve_daemon(daemon: Daemon) -> tuple[web.AppRunner, int]:
+    """The daemon's HTTP server (health, metrics, status page, callbacks), listening."""
+    http = daemon.runtime.settings.http
+    app = build_app(
+        health=daemon.health, metrics=daemon.metrics, view=daemon.view, clock=daemon.clock
+    )
+    attach(app, callback_route(daemon))
+    return await serve(app, host=http.host, port=http.port)
+
+
+def callback_route(daemon: Daemon) -> Ingest:
+    """POST /callbacks/litellm into the daemon's store, with the settings of the moment."""
+    return Ingest(
+        sink=daemon.store, settings=lambda: daemon.runtime.settings.http, clock=daemon.clock
+    )
 
 
 async def _once(daemon: Daemon) -> int:

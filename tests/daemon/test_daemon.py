@@ -178,9 +178,11 @@ async def test_a_permanent_failure_goes_to_the_dead_letters(harness: Harness) ->
     await _step(daemon, 2600, h=harness)
     dead = await daemon.store.query("dead")
     assert [row["channel"] for row in dead] == ["finance"]
+    assert daemon.metrics.dead._value.get() == 1  # the gauge the chart's alert rule watches
     harness.channels["finance"].fail_with = None
     assert await daemon.store.replay(now=harness.clock()) == 1
     await daemon.deliver()
+    assert daemon.metrics.dead._value.get() == 0
     await daemon.store.aclose()
     assert len(harness.titles("finance")) == 1
 
@@ -225,6 +227,22 @@ async def test_reset_once_per_period_even_across_restarts(
         )
     ]
     assert [(r["kind"], r["ok"], str(r["spend_before"])) for r in audit] == [("reset", True, "12")]
+
+
+async def test_spend_read_before_a_reset_raises_no_alert_in_the_new_period(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """The cycle that resets judged the new period on spend read before the reset: no alert
+    and no block from it; only the reset is said, and the next cycle sees the zeroed spend."""
+    h = Harness(tmp_path, session, Clock(START.replace(hour=0, minute=1)), rules=RESET_RULES)
+    daemon = await h.start()
+    await _step(daemon, 10, h=h, entity=_key)
+    h.clock.advance(days=1)
+    await _step(daemon, 40, h=h, entity=_key)  # read before the reset: $30 more than before
+    await _step(daemon, 0, h=h, entity=_key)  # what LiteLLM holds after the reset
+    await daemon.store.aclose()
+    assert h.admin.calls == [("reset", "hash-ci-bot")]
+    assert [t.split(":")[0] for t in h.titles()] == ["Budget reset"]
 
 
 async def test_block_then_unblock_at_the_next_period(

@@ -20,6 +20,7 @@ from watchdog.errors import StoreError
 from watchdog.evaluate import Decision
 from watchdog.model import EntityRef, LedgerState, Snapshot, Snooze
 from watchdog.render import Message
+from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
 
 ACTION_KINDS = ("reset", "block", "unblock")
 QUERY_KINDS = ("notices", "actions", "decisions", "dead", "snoozes")
@@ -38,6 +39,9 @@ class StoreOptions:
     retention: timedelta = timedelta(days=90)
     """Notices (counted from their period's end), decisions, actions and snoozes are kept
     this long."""
+    request_retention: timedelta = timedelta(days=100)
+    """Requests reported by LiteLLM's callbacks are kept this long (a period and the one
+    before it, for dimension budgets and "vs last month")."""
     history_resolution: timedelta = timedelta(minutes=5)
     """At most one stored spend sample per entity per this interval."""
     history_retention: timedelta = timedelta(days=35)
@@ -137,6 +141,36 @@ class Store(Protocol):
         ...
 
     async def add_snooze(self, snooze: Snooze) -> None: ...
+
+    async def record_requests(
+        self, items: Sequence[RequestRecord], *, received_at: datetime
+    ) -> int:
+        """Store requests reported by LiteLLM's callbacks; one already stored (same id) is
+        skipped, so a retried batch is harmless. Returns how many were new."""
+        ...
+
+    async def request_spend(
+        self,
+        dimension: str,
+        *,
+        start: datetime,
+        end: datetime,
+        within: Within | None = None,
+        limit: int | None = None,
+    ) -> list[Spender]:
+        """Spend per value of `dimension` (e.g. "header:x-department", "model") for requests in
+        [start, end), largest first; `within` keeps only requests carrying that value."""
+        ...
+
+    async def request_total(
+        self, *, start: datetime, end: datetime, within: Within | None = None
+    ) -> Decimal:
+        """What the stored requests in [start, end) cost (those carrying `within`, if given)."""
+        ...
+
+    async def request_stats(self) -> RequestStats:
+        """The oldest stored request and when the newest callback arrived."""
+        ...
 
     async def prune(self, *, now: datetime) -> dict[str, int]:
         """Delete what is older than the retention settings; returns rows deleted per table."""

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import asyncpg
@@ -24,10 +25,12 @@ from watchdog.model import LedgerState, Snapshot, Snooze
 from watchdog.store import ActionRecord, Outgoing, StoreOptions
 from watchdog.store import postgres_records as book
 from watchdog.store import postgres_sql as sql
+from watchdog.store import postgres_usage as usage
 from watchdog.store.codec import query_for
 from watchdog.store.history import History
 from watchdog.store.pgconn import LEADER_LOCK, Database, migrate
 from watchdog.store.rows import DecisionKey, bookkeeping, check_actions, notice_rows, remember
+from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,8 +148,35 @@ class PostgresStore:
     async def add_snooze(self, snooze: Snooze) -> None:
         await self._run(book.add_snooze, snooze)
 
+    async def record_requests(
+        self, items: Sequence[RequestRecord], *, received_at: datetime
+    ) -> int:
+        if not items:
+            return 0
+        return await self._run(usage.record, items, received_at)
+
+    async def request_spend(
+        self,
+        dimension: str,
+        *,
+        start: datetime,
+        end: datetime,
+        within: Within | None = None,
+        limit: int | None = None,
+    ) -> list[Spender]:
+        return await self._run(usage.spend, dimension, start, end, within, limit, write=False)
+
+    async def request_total(
+        self, *, start: datetime, end: datetime, within: Within | None = None
+    ) -> Decimal:
+        return await self._run(usage.total, start, end, within, write=False)
+
+    async def request_stats(self) -> RequestStats:
+        return await self._run(usage.stats, write=False)
+
     async def prune(self, *, now: datetime) -> dict[str, int]:
         counts = await self._run(book.prune, now, self._options)
+        counts.update(await self._run(usage.prune, now - self._options.request_retention))
         self._suppressed = None
         return counts
 

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -24,9 +25,11 @@ from watchdog.model import LedgerState, Snapshot, Snooze
 from watchdog.store import ActionRecord, Outgoing, StoreOptions, StoreUnavailableError
 from watchdog.store import sqlite_records as book
 from watchdog.store import sqlite_sql as sql
+from watchdog.store import sqlite_usage as usage
 from watchdog.store.codec import query_for
 from watchdog.store.history import History
 from watchdog.store.rows import DecisionKey, bookkeeping, check_actions, notice_rows, remember
+from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,8 +165,38 @@ class SqliteStore:
     async def add_snooze(self, snooze: Snooze) -> None:
         await self._call(lambda: book.add_snooze(self._db(), snooze))
 
+    async def record_requests(
+        self, items: Sequence[RequestRecord], *, received_at: datetime
+    ) -> int:
+        if not items:
+            return 0
+        return await self._call(lambda: usage.record(self._db(), items, received_at))
+
+    async def request_spend(
+        self,
+        dimension: str,
+        *,
+        start: datetime,
+        end: datetime,
+        within: Within | None = None,
+        limit: int | None = None,
+    ) -> list[Spender]:
+        return await self._call(
+            lambda: usage.spend(self._db(), dimension, start, end, within, limit)
+        )
+
+    async def request_total(
+        self, *, start: datetime, end: datetime, within: Within | None = None
+    ) -> Decimal:
+        return await self._call(lambda: usage.total(self._db(), start, end, within))
+
+    async def request_stats(self) -> RequestStats:
+        return await self._call(lambda: usage.stats(self._db()))
+
     async def prune(self, *, now: datetime) -> dict[str, int]:
         counts = await self._call(lambda: book.prune(self._db(), now, self._options))
+        cutoff = now - self._options.request_retention
+        counts.update(await self._call(lambda: usage.prune(self._db(), cutoff)))
         self._suppressed = None
         return counts
 
