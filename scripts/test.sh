@@ -6,9 +6,13 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --dev
 
-# The e2e suite's Prometheus (the LiteLLM peer installs its own PostgreSQL and Node.js).
-if ! command -v prometheus >/dev/null && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+# System packages: Prometheus for the e2e suite, Chromium for the status page's browser test
+# (the LiteLLM peer installs its own PostgreSQL and Node.js).
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 export WATCHDOG_HELM="${WATCHDOG_HELM:-$(scripts/fetch-helm.sh)}"  # the chart tests (tests/helm)
 # Everything above is installed, so a missing tool is a failure here, never a skip.

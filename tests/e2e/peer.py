@@ -163,12 +163,14 @@ class PeerAdmin:
         model: str = "mock-expensive",
         user: str | None = None,
         tags: Iterable[str] = (),
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Decimal]:
         """One chat request; (status, the cost LiteLLM reported for it, 0 when refused)."""
         body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
         if user:
             body["user"] = user
         extra = {"x-litellm-tags": ",".join(tags)} if tags else {}
+        extra.update(headers or {})
         status, _, headers = await self.call(
             "POST",
             "/chat/completions",
