@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from watchdog import dimensions
-from watchdog.attribution import CALLBACKS, Attribution, Contributor, previous_label
-from watchdog.errors import StoreError
+from watchdog.attribution import (
+    CALLBACKS,
+    DAILY_ACTIVITY,
+    Attribution,
+    Contributor,
+    previous_label,
+)
+from watchdog.errors import StoreError, WatchdogError
 from watchdog.evaluate import Alert, Decision, Reason
 from watchdog.model import Scope
 from watchdog.rules import Rule, RuleSet
+from watchdog.sources.litellm_activity import Activity
 from watchdog.store.usage import RequestStats, Spender, UsageReader, Within
 from watchdog.windows import Period, PeriodError, current_period
 
@@ -38,25 +46,52 @@ _KINDS = (("keys", "key"), ("users", "user"), ("teams", "team"), ("models", "mod
 _TAGS = ("tags", "tag")
 
 
+class ActivityReader(Protocol):
+    """LiteLLM's daily activity (watchdog.sources.litellm_activity), when callbacks are off."""
+
+    async def read(self, *, team_id: str | None, first: date, last: date) -> Activity: ...
+
+    async def total(self, *, team_id: str | None, first: date, last: date) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class _Context:
+    store: UsageReader | None
+    stats: RequestStats | None
+    activity: ActivityReader | None
+    rules: RuleSet
+    headers: Sequence[str]
+    team_names: Mapping[str, str]
+    now: datetime
+
+
 async def attribute(
     notices: Sequence[Decision],
     *,
-    store: UsageReader,
+    store: UsageReader | None,
     rules: RuleSet,
     headers: Sequence[str],
     now: datetime,
+    activity: ActivityReader | None = None,
+    team_names: Mapping[str, str] | None = None,
 ) -> list[Decision]:
-    """The notices, with attribution on every firing team, global or dimension alert."""
+    """The notices, with attribution on every firing team, global or dimension alert.
+
+    Stored callbacks are used when they cover the period; otherwise LiteLLM's daily activity
+    (team and proxy-wide budgets), otherwise the callbacks stored so far.
+    """
     wanted = [d for d in notices if _wanted(d)]
     if not wanted:
         return list(notices)
-    try:
-        stats = await store.request_stats()
-    except StoreError as exc:
-        log.warning("attribution left out: %s", exc)
-        return list(notices)
-    if stats.first_at is None:
-        return list(notices)
+    ctx = _Context(
+        store=store,
+        stats=await _stats(store),
+        activity=activity,
+        rules=rules,
+        headers=headers,
+        team_names=team_names or {},
+        now=now,
+    )
     found: dict[tuple[str, str, str], Attribution | None] = {}
     out: list[Decision] = []
     for decision in notices:
@@ -66,7 +101,7 @@ async def attribute(
             continue
         key = (alert.rule, alert.entity_id, alert.period.key)
         if key not in found:
-            found[key] = await _guarded(alert, store, rules, headers, stats, now)
+            found[key] = await _guarded(alert, ctx)
         attribution = found[key]
         out.append(
             decision
@@ -80,20 +115,35 @@ def _wanted(decision: Decision) -> bool:
     return decision.alert.scope in ATTRIBUTED and decision.reason in FIRING
 
 
-async def _guarded(
-    alert: Alert,
-    store: UsageReader,
-    rules: RuleSet,
-    headers: Sequence[str],
-    stats: RequestStats,
-    now: datetime,
-) -> Attribution | None:
+async def _stats(store: UsageReader | None) -> RequestStats | None:
+    if store is None:
+        return None
+    try:
+        return await store.request_stats()
+    except StoreError as exc:
+        log.warning("attribution from callbacks left out: %s", exc)
+        return None
+
+
+async def _guarded(alert: Alert, ctx: _Context) -> Attribution | None:
     try:
         async with asyncio.timeout(DEADLINE.total_seconds()):
-            return await _one(alert, store, rules, headers, stats, now)
-    except (StoreError, TimeoutError) as exc:
+            return await _choose(alert, ctx)
+    except (WatchdogError, TimeoutError) as exc:
         log.warning("attribution for %s left out: %s", alert.rule, exc or "timed out")
         return None
+
+
+async def _choose(alert: Alert, ctx: _Context) -> Attribution | None:
+    first = ctx.stats.first_at if ctx.stats else None
+    stored = ctx.store is not None and first is not None
+    covered = first is not None and first <= alert.period.start
+    daily = ctx.activity is not None and alert.scope in (Scope.TEAM, Scope.GLOBAL)
+    if stored and (covered or not daily) and ctx.store and ctx.stats:
+        return await _one(alert, ctx.store, ctx.rules, ctx.headers, ctx.stats, ctx.now)
+    if daily and ctx.activity is not None:
+        return await _from_activity(alert, ctx.activity, ctx)
+    return None
 
 
 async def _one(
@@ -196,3 +246,61 @@ def _contributor(dimension: str, spender: Spender) -> Contributor:
     if spender.label and spender.label != spender.value:
         return Contributor(name=spender.label, spend=spender.spend, id=spender.value)
     return Contributor(name=spender.value, spend=spender.spend)
+
+
+async def _from_activity(
+    alert: Alert, activity: ActivityReader, ctx: _Context
+) -> Attribution | None:
+    """From LiteLLM's daily activity: whole UTC days from the one holding the period start."""
+    team_id = alert.entity_id if alert.scope is Scope.TEAM else None
+    first = alert.period.start.astimezone(UTC).date()
+    last = ctx.now.astimezone(UTC).date()
+    if last < first:
+        return None
+    found = await activity.read(team_id=team_id, first=first, last=last)
+    if found.spend <= 0:
+        return None
+    keys = {found.key_aliases.get(h) or f"key …{h[-6:]}": v for h, v in found.keys.items()}
+    ids = {found.key_aliases.get(h) or f"key …{h[-6:]}": h for h in found.keys}
+    teams = {ctx.team_names.get(t, t): v for t, v in found.teams.items()}
+    top = {
+        kind: people
+        for kind, people in (
+            ("keys", _largest(keys, ids)),
+            ("users", _largest(found.users)),
+            ("teams", _largest(teams)),
+            ("models", _largest(found.models)),
+            ("tags", _largest(found.tags)),
+        )
+        if people
+    }
+    rule = _rule(ctx.rules, alert.rule)
+    before = _previous_period(alert.period, rule)
+    label = previous_label(rule.period.unit if rule and rule.period.kind == "calendar" else "")
+    previous: Decimal | None = None
+    if before is not None:
+        prev_first = before.start.astimezone(UTC).date()
+        prev_last = prev_first + (last - first)
+        if before.end is not None:
+            prev_last = min(prev_last, (before.end.astimezone(UTC) - timedelta(seconds=1)).date())
+        previous = await activity.total(team_id=team_id, first=prev_first, last=prev_last)
+    return Attribution(
+        source=DAILY_ACTIVITY,
+        start=datetime.combine(first, time(0), tzinfo=UTC),
+        end=ctx.now.astimezone(UTC),
+        spend=found.spend,
+        top=top,
+        previous=previous,
+        previous_label=label,
+        whole_days=True,
+    )
+
+
+def _largest(
+    spend: Mapping[str, Decimal], ids: Mapping[str, str] | None = None
+) -> tuple[Contributor, ...]:
+    ranked = sorted(((v, k) for k, v in spend.items() if v > 0), key=lambda p: (-p[0], p[1]))
+    return tuple(
+        Contributor(name=name, spend=value, id=(ids or {}).get(name))
+        for value, name in ranked[:TOP]
+    )

@@ -25,10 +25,11 @@ from watchdog.deliver import Courier, Outcome, RetryPolicy
 from watchdog.errors import InputError, WatchdogError
 from watchdog.evaluate import Action, Decision, evaluate
 from watchdog.metrics import Metrics, actions_of
-from watchdog.model import Snapshot, SourceStatus
+from watchdog.model import Scope, Snapshot, SourceStatus
 from watchdog.preview import rows
 from watchdog.server import Health
 from watchdog.snapshot import collect
+from watchdog.sources.litellm_activity import LiteLLMActivity
 from watchdog.status import StatusView
 from watchdog.store import ActionRecord, Outgoing, Store, StoreUnavailableError
 
@@ -102,14 +103,7 @@ class Daemon:
             [d.record for d in done],
         )
         notices += [n for d in done for n in d.announcements]
-        if rt.settings.http.callback_token is not None:
-            notices = await attribute(
-                notices,
-                store=self.store,
-                rules=rt.rules,
-                headers=rt.settings.http.callback_headers,
-                now=started,
-            )
+        notices = await self._attribute(notices, snapshot, started)
         claimed = await self.store.claim(notices, now=started)
         await self.store.record_bookkeeping(decisions, now=started)
         await self.store.record_samples(snapshot, now=started)
@@ -134,6 +128,31 @@ class Daemon:
         self.health.last_tick = self.clock()
         self.last = report
         return report
+
+    async def _attribute(
+        self, notices: list[Decision], snapshot: Snapshot, now: datetime
+    ) -> list[Decision]:
+        """Who drove the spend, on firing team, proxy-wide and dimension alerts: from stored
+        callbacks when they are on, else from LiteLLM's daily activity."""
+        settings = self.runtime.settings
+        callbacks = settings.http.callback_token is not None
+        live = settings.litellm is not None and not settings.snapshot_file
+        if not callbacks and not (live and settings.litellm and settings.litellm.master_key):
+            return notices
+        activity = (
+            LiteLLMActivity(settings.litellm, session=self.session)
+            if live and settings.litellm is not None and settings.litellm.master_key
+            else None
+        )
+        return await attribute(
+            notices,
+            store=self.store if callbacks else None,
+            rules=self.runtime.rules,
+            headers=settings.http.callback_headers,
+            now=now,
+            activity=activity,
+            team_names={e.id: e.name for e in snapshot.of(Scope.TEAM).values() if e.name},
+        )
 
     async def deliver(self) -> Outcome:
         """One delivery round over everything due."""

@@ -161,6 +161,10 @@ async def test_real_spend_alerts_once_per_channel_across_a_restart(
     assert len(hooks) == 2
     assert all(h.signature_ok for h in hooks)
     assert len({h.headers["webhook-id"] for h in hooks}) == 2
+    attribution = _json(hooks[1].body)["attribution"]  # no callbacks: LiteLLM's daily tables
+    assert attribution["source"] == "litellm daily activity"
+    assert [k["name"] for k in attribution["top"]["keys"]] == [f"{prefix}-key"]
+    assert close_to(attribution["top"]["keys"][0]["spend"], spent)
     mails = [m for _, m in channels.mail.mails]
     assert len(mails) == 2
     assert mails[1]["In-Reply-To"] == mails[0]["Message-ID"]

@@ -81,6 +81,8 @@ class FakeLiteLLM:
         self.master_key = master_key
         self.requests: list[str] = []
         self.bodies: list[tuple[str, Any]] = []
+        self.queries: list[tuple[str, dict[str, str]]] = []
+        """Path and query of every daily-activity request."""
         self.faults: dict[str, deque[Fault]] = {}
         self.stop_after: int | None = None
         self.delay = 0.0
@@ -107,6 +109,9 @@ class FakeLiteLLM:
             "/spend/tags": self._plain(lambda: self.data.tags),
             "/global/spend": self._plain(lambda: self.data.global_spend),
             "/global/spend/logs": self._plain(lambda: self.data.logs),
+            "/team/daily/activity": self._activity("team_daily_activity"),
+            "/user/daily/activity": self._activity("user_daily_activity"),
+            "/tag/daily/activity": self._activity("tag_daily_activity"),
         }
         for path, handler in get.items():
             app.router.add_get(path, handler)
@@ -200,6 +205,18 @@ class FakeLiteLLM:
                 page_name: page,
                 "total_pages": math.ceil(len(rows) / size),
             }
+            return web.json_response(body)
+
+        return handler
+
+    def _activity(self, name: str) -> Callable[[web.Request], Any]:
+        """A daily-activity table: the captured answer as page 1, then an empty last page."""
+
+        async def handler(request: web.Request) -> web.Response:
+            self.queries.append((request.path, dict(request.query)))
+            body = fixture(f"{name}.json")
+            if request.query.get("page", "1") != "1":
+                body = {"results": [], "metadata": {**body["metadata"], "has_more": False}}
             return web.json_response(body)
 
         return handler
