@@ -195,3 +195,37 @@ def test_config_changes_roll_the_pod(helm: Helm) -> None:
     assert config_changed["checksum/secret"] == base["checksum/secret"]
     assert secret_changed["checksum/secret"] != base["checksum/secret"]
     assert secret_changed["checksum/config"] == base["checksum/config"]
+
+
+def test_a_callback_token_turns_on_the_callback_route(helm: Helm) -> None:
+    """With the token in a Secret, watchdog.yaml asks for it by reference; without, no route."""
+    with_token = helm.template(sets={"secrets.values.callbackToken": "cb-token-8d0f3e"})
+    http = yaml.safe_load(_watchdog_yaml(with_token))["http"]
+    assert http["callback_token"] == "os.environ/CALLBACK_TOKEN"
+    assert "CALLBACK_TOKEN" in _env(with_token.container())
+    without = yaml.safe_load(_watchdog_yaml(helm.template()))["http"]
+    assert "callback_token" not in without
+
+
+def test_litellms_own_config_is_mounted_and_named(helm: Helm, tmp_path: Path) -> None:
+    """litellmConfig mounts LiteLLM's ConfigMap read-only and points litellm_config at it."""
+    rendered = helm.template(
+        sets={"litellmConfig.existingConfigMap": "litellm-config", "litellmConfig.key": "p.yaml"}
+    )
+    path = tmp_path / "watchdog.yaml"
+    path.write_text(_watchdog_yaml(rendered), encoding="utf-8")
+    settings = config.load(path, env=_fake_environment(rendered.container()))
+    assert settings.litellm_config == "/etc/litellm/p.yaml"
+    mounts = {m["name"]: m for m in rendered.container()["volumeMounts"]}
+    assert mounts["litellm-config"] == {
+        "name": "litellm-config",
+        "mountPath": "/etc/litellm",
+        "readOnly": True,
+    }
+    pod = rendered.one("Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["litellm-config"]["configMap"] == {
+        "name": "litellm-config",
+        "items": [{"key": "p.yaml", "path": "p.yaml"}],
+    }
+    assert "litellm_config" not in yaml.safe_load(_watchdog_yaml(helm.template()))

@@ -58,7 +58,14 @@ callbackToken: CALLBACK_TOKEN
 {{- $_ := set $litellm "master_key" "os.environ/LITELLM_MASTER_KEY" }}
 {{- end }}
 {{- $managed := dict "litellm" $litellm "rules" (list "/etc/watchdog/rules") }}
-{{- $_ := set $managed "http" (dict "host" "0.0.0.0" "port" (int .Values.containerPort)) }}
+{{- $http := dict "host" "0.0.0.0" "port" (int .Values.containerPort) }}
+{{- if include "watchdog.secretSource" (list . "callbackToken") }}
+{{- $_ := set $http "callback_token" "os.environ/CALLBACK_TOKEN" }}
+{{- end }}
+{{- $_ := set $managed "http" $http }}
+{{- with .Values.litellmConfig.existingConfigMap }}
+{{- $_ := set $managed "litellm_config" (printf "/etc/litellm/%s" $.Values.litellmConfig.key) }}
+{{- end }}
 {{- if include "watchdog.postgres" . }}
 {{- $_ := set $managed "database_url" "os.environ/WATCHDOG_DATABASE_URL" }}
 {{- else }}

@@ -72,6 +72,11 @@ volumeMounts:
     mountPath: /etc/watchdog/rules
     readOnly: true
   {{- end }}
+  {{- if $v.litellmConfig.existingConfigMap }}
+  - name: litellm-config
+    mountPath: /etc/litellm
+    readOnly: true
+  {{- end }}
   - name: watchdog-state
     mountPath: /var/lib/watchdog
   - name: watchdog-tmp
@@ -92,6 +97,14 @@ volumeMounts:
 - name: watchdog-rules
   configMap:
     name: {{ . }}
+{{- end }}
+{{- with $v.litellmConfig.existingConfigMap }}
+- name: litellm-config
+  configMap:
+    name: {{ . }}
+    items:
+      - key: {{ $v.litellmConfig.key }}
+        path: {{ $v.litellmConfig.key }}
 {{- end }}
 - name: watchdog-state
 {{- if and $v.persistence.enabled (not .sidecar) }}
