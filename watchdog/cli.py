@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from watchdog import __version__, config, ops, snapshot
+from watchdog import __version__, config, litellm_config, ops, snapshot
 from watchdog.errors import DeliveryError, InputError, Problem, WatchdogError
 from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState, Snapshot
@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         help="rule files or directories (default: the config's rules, or rules/)",
     )
     _config_arg(check)
+    check.add_argument(
+        "--litellm-config",
+        metavar="FILE",
+        help="also read a LiteLLM proxy config and show the budgets and channels it implies",
+    )
     check.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     check.set_defaults(func=cmd_check)
 
@@ -120,16 +125,28 @@ def cmd_check(args: argparse.Namespace) -> int:
             settings = config.load(path)
         except InputError as exc:
             problems.extend(exc.problems)
-    paths = args.paths or list(settings.rules if settings else ("rules",))
-    ruleset: RuleSet | None = None
+    litellm_path = args.litellm_config or (settings.litellm_config if settings else None)
+    derived = litellm_config.load(litellm_path) if litellm_path else None
+    paths = _check_paths(args.paths, settings, litellm=derived is not None)
+    ruleset: RuleSet | None = RuleSet() if not paths else None
     try:
-        ruleset = load_rules(paths)
+        ruleset = load_rules(paths) if paths else ruleset
     except InputError as exc:
         problems.extend(exc.problems)
+    notes: list[str] = []
+    if derived is not None:
+        problems.extend(derived.errors)
+        ruleset, settings, notes = _with_litellm(ruleset, derived, settings, problems)
     if ruleset is not None and settings is not None:
         problems.extend(_unknown_channels(ruleset, set(settings.channels)))
-    for problem in problems:
+    for problem in sorted(problems, key=lambda p: (p.path, p.line, p.col)):
         print(problem)
+    if derived is not None and not args.quiet:
+        for warning in derived.warnings:
+            print(warning)
+        for note in notes:
+            print(f"warning: {note}")
+        print("\n".join(litellm_config.describe(derived)))
     sys.stdout.flush()
     if problems:
         files = len({p.path for p in problems})
@@ -144,9 +161,43 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(
             f"{n} budget{'s' if n != 1 else ''} in {len(ruleset.files)} file"
             f"{'s' if len(ruleset.files) != 1 else ''}: OK"
-            + ("" if settings else " (channel names not checked: no --config)")
+            + ("" if settings or len(ruleset.files) == (derived is not None) else _UNCHECKED)
         )
     return EXIT_OK
+
+
+_UNCHECKED = " (channel names not checked: no --config)"
+
+
+def _check_paths(given: list[str], settings: config.Settings | None, *, litellm: bool) -> list[str]:
+    """Rule paths to check: as given, else the config's (or rules/); none when a LiteLLM config
+    is checked and no rules were configured nor exist (as the daemon does)."""
+    if given:
+        return given
+    default = list(settings.rules) if settings else ["rules"]
+    configured = settings is not None and "rules" in settings.model_fields_set
+    if litellm and not configured and not any(Path(p).exists() for p in default):
+        return []
+    return default
+
+
+def _with_litellm(
+    ruleset: RuleSet | None,
+    derived: litellm_config.Derived,
+    settings: config.Settings | None,
+    problems: list[Problem],
+) -> tuple[RuleSet | None, config.Settings | None, list[str]]:
+    """Native and derived rules and channels together (a rule name clash is a problem)."""
+    notes: list[str] = []
+    if settings is not None:
+        settings, notes = litellm_config.with_channels(settings, derived)
+    if ruleset is None:
+        return None, settings, notes
+    try:
+        return litellm_config.combine(ruleset, derived), settings, notes
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, settings, notes
 
 
 def _unknown_channels(ruleset: RuleSet, known: set[str]) -> list[Problem]:

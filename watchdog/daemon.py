@@ -216,7 +216,8 @@ class Daemon:
 
     async def reload_if_changed(self, *, force: bool = False) -> bool:
         """Swap in a new runtime when files changed (or `force`); keep the old one on errors."""
-        current = reload.stamp(self.config_path, self.runtime.settings.rules)
+        settings = self.runtime.settings
+        current = reload.stamp(self.config_path, settings.rules, settings.litellm_config)
         if not force and current == self.runtime.stamp:
             return False
         now = self.clock()

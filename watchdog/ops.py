@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 
@@ -23,6 +24,11 @@ def register(
     """Add run, reset, replay and snooze to the command line."""
     run = sub.add_parser("run", help="run the daemon (--once: one cycle, then exit)")
     config_arg(run)
+    run.add_argument(
+        "--litellm-config",
+        metavar="FILE",
+        help="also turn this LiteLLM proxy config's alerting settings into budgets and channels",
+    )
     run.add_argument(
         "--once",
         action="store_true",
@@ -66,6 +72,8 @@ def register(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.litellm_config:  # read by config.load (and by reload.stamp) like any override
+        os.environ["WATCHDOG_LITELLM_CONFIG"] = args.litellm_config
     return asyncio.run(service.run(config.config_path(args.config), once=args.once))
 
 

@@ -8,6 +8,7 @@ good rules.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from watchdog import config
+from watchdog import config, litellm_config
 from watchdog.act import Admin
 from watchdog.errors import ConfigError, Problem
 from watchdog.notify import Notifier
@@ -26,6 +27,8 @@ from watchdog.sources import Source
 from watchdog.sources.factory import build_admin, build_sources
 
 Stamp = tuple[tuple[str, int, int], ...]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,14 @@ class Runtime:
             await source.aclose()
 
 
-def stamp(config_path: str | None, rule_paths: tuple[str, ...]) -> Stamp:
-    """Identity of the files on disk: a change of any name, size or mtime means "reload"."""
+def stamp(
+    config_path: str | None, rule_paths: tuple[str, ...], litellm: str | None = None
+) -> Stamp:
+    """Identity of the files on disk (config, rules, LiteLLM's config): a change of any name,
+    size or mtime means "reload"."""
     paths = [Path(config_path)] if config_path else []
+    if litellm:
+        paths.append(Path(litellm))
     with contextlib.suppress(OSError):
         paths.extend(rule_files(rule_paths))
     marks = []
@@ -75,8 +83,20 @@ async def build(
     env: Mapping[str, str] | None = None,
 ) -> Runtime:
     """Load and validate config and rules, then build channels and sources (InputError if bad)."""
-    settings = config.load(config_path, env if env is not None else os.environ)
-    rules = settings.apply(load_rules(settings.rules))
+    environ = env if env is not None else os.environ
+    settings = config.load(config_path, environ)
+    if settings.litellm_config and not _has_native_rules(settings):
+        rules = settings.apply(RuleSet())  # the LiteLLM config alone
+    else:
+        rules = settings.apply(load_rules(settings.rules))
+    if settings.litellm_config:
+        derived = litellm_config.load(settings.litellm_config, environ)
+        if derived.errors:
+            raise ConfigError(list(derived.errors))
+        settings, replaced = litellm_config.with_channels(settings, derived)
+        for note in (*map(str, derived.warnings), *replaced):
+            log.warning("LiteLLM config: %s", note)
+        rules = litellm_config.combine(rules, derived)
     unknown = sorted({n for r in rules.rules for n in r.notify} - set(settings.channels))
     if unknown:
         raise ConfigError(
@@ -96,5 +116,10 @@ async def build(
         sources=tuple(build_sources(settings, session=session)),
         admin=build_admin(settings, session=session),
         loaded_at=now,
-        stamp=stamp(config_path, settings.rules),
+        stamp=stamp(config_path, settings.rules, settings.litellm_config),
     )
+
+
+def _has_native_rules(settings: config.Settings) -> bool:
+    """Rules were configured, or the default rules/ directory exists."""
+    return "rules" in settings.model_fields_set or any(Path(p).exists() for p in settings.rules)

@@ -121,12 +121,12 @@ async def test_real_callbacks_feed_a_department_budget_and_team_attribution(
     assert dept["scope"] == "dimension"
     assert dept["entity"]["id"] == eng
     assert close_to(dept["spend"], eng_cost)
-    stored = dept["attribution"]  # who drove the department's spend: only callbacks know
-    assert stored["source"] == "callbacks"
-    assert close_to(stored["spend"], eng_cost)
-    assert [k["name"] for k in stored["top"]["keys"]] == [f"{prefix}-big"]
-    assert [t["name"] for t in stored["top"]["teams"]] == [f"{prefix}-team"]
-    assert any("mock-expensive" in m["name"] for m in stored["top"]["models"])
+    from_callbacks = dept["attribution"]  # who drove the department's spend: only callbacks know
+    assert from_callbacks["source"] == "callbacks"
+    assert close_to(from_callbacks["spend"], eng_cost)
+    assert [k["name"] for k in from_callbacks["top"]["keys"]] == [f"{prefix}-big"]
+    assert [t["name"] for t in from_callbacks["top"]["teams"]] == [f"{prefix}-team"]
+    assert any("mock-expensive" in m["name"] for m in from_callbacks["top"]["models"])
     # The callbacks began this month, so the team's month is told from LiteLLM's own tables.
     team = by_rule["E2E team"]["attribution"]
     assert team["source"] == "litellm daily activity"
