@@ -207,13 +207,15 @@ def _unknown_channels(ruleset: RuleSet, known: set[str]) -> list[Problem]:
             if name not in known:
                 origin = ruleset.origins[rule.name]
                 choices = ", ".join(sorted(known)) or "none defined"
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                guess = f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(
                     Problem(
                         origin.path,
                         origin.line,
                         origin.col,
                         f"budget {rule.name!r}: notify: unknown channel "
-                        f"{name!r}; channels in the config: {choices}",
+                        f"{name!r}{guess}; channels in the config: {choices}",
                     )
                 )
     return problems

@@ -99,7 +99,9 @@ def test_an_unknown_channel_is_reported_when_a_config_is_given(
     code, seen, _, _ = check(capsys, "--config", str(tmp_path / "cfg.yaml"), str(rules))
     assert code == 1
     assert [(s.path, s.line, s.col) for s in seen] == [(str(rules), 2, 11)]
-    assert "notify: unknown channel 'finance-mail'" in seen[0].message
+    assert "notify: unknown channel 'finance-mail' (did you mean 'finance-email'?)" in (
+        seen[0].message
+    )
     assert "eng-slack, finance-email" in seen[0].message
 
 
