@@ -1,0 +1,47 @@
+"""Run every benchmark for one plan; print the tables and the machine, and keep them as JSON.
+
+`python -m bench.run [quick|full|smoke]` writes bench/results/<plan>.json and prints markdown
+ready for bench/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+
+from bench import cycle, eval_core, latency, store_claims
+from bench.table import FULL, QUICK, ROOT, SMOKE, Plan, Table, describe, machine
+
+PLANS = {p.name: p for p in (QUICK, FULL, SMOKE)}
+
+
+async def run_all(plan: Plan) -> list[Table]:
+    tables = [eval_core.measure(plan)]
+    tables.append(await cycle.measure(plan))
+    tables.append(await latency.measure(plan))
+    tables.append(await store_claims.measure(plan))
+    return tables
+
+
+def main() -> None:
+    plan = PLANS[sys.argv[1] if len(sys.argv) > 1 else "quick"]
+    tables = asyncio.run(run_all(plan))
+    info = machine()
+    taken = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    record = {
+        "plan": plan.name,
+        "taken": taken,
+        "machine": dict(info),
+        "tables": [{"title": t.title, "rows": t.rows, "notes": t.notes} for t in tables],
+    }
+    (results / f"{plan.name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Plan `{plan.name}`, {taken}, on:\n\n{describe(info)}\n")
+    print("\n\n".join(t.render() for t in tables))
+
+
+if __name__ == "__main__":
+    main()

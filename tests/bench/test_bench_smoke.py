@@ -1,0 +1,59 @@
+"""Each benchmark at its smallest size, through the entry point bench/run.py uses: the figures
+have the expected shape and sane values (no timing goals here: those live in bench/README.md)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from bench import cycle, eval_core, latency, store_claims
+from bench.table import SMOKE
+from tests.conftest import require
+
+
+def test_evaluation_counts_a_decision_for_every_budget() -> None:
+    (row,) = eval_core.measure(SMOKE).rows
+    assert row["entities"] == 1_000
+    assert isinstance(row["budgets"], int)
+    assert row["budgets"] > 0
+    assert isinstance(row["decisions"], int)
+    assert row["decisions"] >= row["budgets"]  # explain=True: at least one per budget
+    assert isinstance(row["cpu_s"], float)
+    assert row["cpu_s"] > 0
+    assert isinstance(row["peak_mb"], float)
+    assert row["peak_mb"] > 0
+
+
+async def test_a_paged_cycle_asks_far_less_than_one_request_per_key() -> None:
+    (row,) = (await cycle.measure(SMOKE)).rows
+    assert isinstance(row["requests"], int)
+    assert 0 < row["requests"] < 30
+    naive = str(row["naive_requests"]).lstrip("~").replace(",", "")
+    assert int(naive) > 800  # 800 keys, one /key/info each, plus the pages listing them
+    assert isinstance(row["daemon_rss_mb"], float)
+    assert row["daemon_rss_mb"] > 0
+
+
+async def test_every_crossing_reaches_the_slack_stand_in() -> None:
+    (row,) = (await latency.measure(SMOKE)).rows
+    assert row["crossings"] == SMOKE.crossings
+    assert isinstance(row["median_s"], float)
+    assert isinstance(row["max_s"], float)
+    assert 0 < row["median_s"] <= row["max_s"]
+
+
+async def test_racing_writers_never_win_the_same_notice() -> None:
+    try:
+        conn = await asyncpg.connect(store_claims.SERVER, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        require(False, "PostgreSQL on 127.0.0.1:5432 for the store benchmark")
+    else:
+        await conn.close()
+    rows = (await store_claims.measure(SMOKE)).rows
+    assert [(r["store"], r["writers"]) for r in rows] == [
+        ("sqlite", 1),
+        ("sqlite", 2),
+        ("postgresql", 1),
+        ("postgresql", 2),
+    ]
+    assert all(r["duplicates"] == 0 for r in rows)
+    assert all(isinstance(r["claims_per_s"], float) and r["claims_per_s"] > 0 for r in rows)
