@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from watchdog.attribution import Attribution
 from watchdog.forecast import Projection, project
@@ -376,28 +377,33 @@ def _budget(
     period = _period(rule, entity, now)
     channels = route(rule, entity, rules.routing) or ("",)
     ctx = _Ctx(rules, rule, entity, period, state, snapshot, now, channels)
-    base = Alert(
-        rule=rule.name,
-        scope=entity.scope,
-        entity_id=entity.id,
-        label=entity.label,
-        period=period,
-        kind=StepKind.THRESHOLD,
-        step="",
-        entity=entity,
-        description=rule.description,
-        data_as_of=_as_of(snapshot.sources.get(entity.source)),
-    )
-    stale = _staleness(snapshot.sources.get(entity.source), rules.stale_after, now)
+    source = snapshot.sources.get(entity.source)
+
+    def alert(**measured: Any) -> Alert:
+        return Alert(
+            rule=rule.name,
+            scope=entity.scope,
+            entity_id=entity.id,
+            label=entity.label,
+            period=period,
+            kind=StepKind.THRESHOLD,
+            step="",
+            entity=entity,
+            description=rule.description,
+            data_as_of=_as_of(source),
+            **measured,
+        )
+
+    stale = _staleness(source, rules.stale_after, now)
     if stale:
-        yield Decision(Reason.STALE, Action.NONE, base, note=stale)
+        yield Decision(Reason.STALE, Action.NONE, alert(), note=stale)
         return
     measurement = _measure(ctx)
     budget = rule.amount if rule.amount is not None else entity.max_budget
     if budget is not None and budget <= 0:
         budget = None
     steps = ladder(rule, entity, budget)
-    base = replace(base, spend=measurement.spend, budget=budget, measurement=measurement)
+    base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
     if not steps:
         if _names_entities(rule):  # a wildcard rule simply skips entities without a budget
             yield Decision(
@@ -828,8 +834,11 @@ def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
 
 def _block(ctx: _Ctx, base: Alert, current: Step | None) -> Iterator[Decision]:
     memory: ActionMemory | None = ctx.state.blocks.get(ctx.key)
-    alert = replace(base, kind=StepKind.HARD, step="block")
     over = current is not None and current.kind is StepKind.HARD
+    wanted = ctx.rule.on_hard_limit == "block" and over and not ctx.entity.blocked
+    if memory is None and not wanted:
+        return  # the common case: nothing blocked, nothing to block
+    alert = replace(base, kind=StepKind.HARD, step="block")
     if memory is not None:
         if memory.period != ctx.period.key:
             yield Decision(Reason.UNBLOCK, Action.UNBLOCK, alert, note="a new period started")
@@ -841,7 +850,7 @@ def _block(ctx: _Ctx, base: Alert, current: Step | None) -> Iterator[Decision]:
                 note="spend is back under the hard limit (budget raised?)",
             )
         return
-    if ctx.rule.on_hard_limit == "block" and over and not ctx.entity.blocked:
+    if wanted:
         yield Decision(Reason.BLOCK, Action.BLOCK, alert, note="spend is over the hard limit")
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from watchdog.deliver import Outcome
 from watchdog.evaluate import Action, Decision, Reason
@@ -15,7 +17,63 @@ from watchdog.model import Snapshot
 SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL, Reason.STALE})
 """Reasons that hold back an alert that would otherwise go out now."""
 
-_BUDGET = ("rule", "scope", "entity")
+_BUDGET = ["rule", "scope", "entity"]
+_GAUGES = (
+    ("watchdog_budget_spend_usd", "Spend in the current period."),
+    ("watchdog_budget_limit_usd", "The budget for the current period."),
+    ("watchdog_budget_utilisation_ratio", "Spend over budget."),
+    ("watchdog_budget_forecast_usd", "Spend projected to the end of the period."),
+    (
+        "watchdog_budget_time_to_exhaustion_seconds",
+        "Seconds until the budget runs out at the current pace (+Inf: not within this period).",
+    ),
+)
+Reading = tuple[tuple[str, str, str], tuple[float | None, ...]]
+
+
+class BudgetGauges(Collector):
+    """The per-budget gauges, kept as plain readings and rendered when scraped.
+
+    With tens of thousands of budgets, one labelled child per budget and gauge rebuilt every
+    cycle cost more than evaluating them; a scrape now walks the last cycle's readings once.
+    """
+
+    def __init__(self) -> None:
+        self._readings: list[Reading] = []
+
+    def update(self, decisions: Iterable[Decision], now: datetime) -> int:
+        """Keep one reading per budget of this cycle; returns how many budgets."""
+        readings: dict[tuple[str, str, str], tuple[float | None, ...]] = {}
+        for d in decisions:
+            a = d.alert
+            labels = (a.rule, a.scope.value, a.label)
+            if a.measurement is None or labels in readings:
+                continue
+            p = a.projection
+            left = None
+            if p is not None:
+                left = (
+                    max((p.exhausts_at - now).total_seconds(), 0.0) if p.exhausts_at else math.inf
+                )
+            readings[labels] = (
+                float(a.spend),
+                float(a.budget) if a.budget is not None else None,
+                float(a.ratio or 0) if a.budget is not None else None,
+                float(p.projected) if p is not None and p.projected is not None else None,
+                left,
+            )
+        self._readings = list(readings.items())
+        return len(self._readings)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        readings = self._readings
+        for index, (name, text) in enumerate(_GAUGES):
+            family = GaugeMetricFamily(name, text, labels=_BUDGET)
+            for labels, values in readings:
+                value = values[index]
+                if value is not None:
+                    family.add_metric(labels, value)
+            yield family
 
 
 class Metrics:
@@ -23,27 +81,8 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
-        self.spend = Gauge(
-            "watchdog_budget_spend_usd", "Spend in the current period.", _BUDGET, registry=r
-        )
-        self.limit = Gauge(
-            "watchdog_budget_limit_usd", "The budget for the current period.", _BUDGET, registry=r
-        )
-        self.utilisation = Gauge(
-            "watchdog_budget_utilisation_ratio", "Spend over budget.", _BUDGET, registry=r
-        )
-        self.forecast = Gauge(
-            "watchdog_budget_forecast_usd",
-            "Spend projected to the end of the period.",
-            _BUDGET,
-            registry=r,
-        )
-        self.exhaustion = Gauge(
-            "watchdog_budget_time_to_exhaustion_seconds",
-            "Seconds until the budget runs out at the current pace (+Inf: not within this period).",
-            _BUDGET,
-            registry=r,
-        )
+        self.budget_gauges = BudgetGauges()
+        r.register(self.budget_gauges)
         self.sent = Counter(
             "watchdog_alerts_sent_total", "Notices delivered.", ("channel", "reason"), registry=r
         )
@@ -98,27 +137,8 @@ class Metrics:
         return generate_latest(self.registry)
 
     def observe_budgets(self, decisions: Iterable[Decision], now: datetime) -> None:
-        """Set per-budget gauges from this cycle's decisions (budgets gone since are dropped)."""
-        for gauge in (self.spend, self.limit, self.utilisation, self.forecast, self.exhaustion):
-            gauge.clear()
-        seen: set[tuple[str, str, str]] = set()
-        for d in decisions:
-            a = d.alert
-            labels = (a.rule, a.scope.value, a.label)
-            if a.measurement is None or labels in seen:
-                continue
-            seen.add(labels)
-            self.spend.labels(*labels).set(float(a.spend))
-            if a.budget is not None:
-                self.limit.labels(*labels).set(float(a.budget))
-                self.utilisation.labels(*labels).set(float(a.ratio or 0))
-            p = a.projection
-            if p is not None and p.projected is not None:
-                self.forecast.labels(*labels).set(float(p.projected))
-            if p is not None:
-                left = (p.exhausts_at - now).total_seconds() if p.exhausts_at else math.inf
-                self.exhaustion.labels(*labels).set(max(left, 0.0))
-        self.budgets.set(len(seen))
+        """Per-budget gauges from this cycle's decisions (budgets gone since are dropped)."""
+        self.budgets.set(self.budget_gauges.update(decisions, now))
 
     def observe_suppressed(self, decisions: Iterable[Decision], lost: int = 0) -> None:
         for d in decisions:
