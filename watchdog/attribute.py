@@ -41,6 +41,7 @@ DEADLINE = timedelta(seconds=5)
 """Longest the queries for one budget may take."""
 ATTRIBUTED = frozenset({Scope.TEAM, Scope.GLOBAL, Scope.DIMENSION})
 """Scopes whose alerts say who drove the spend (a key or user is its own answer)."""
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 FIRING = frozenset({Reason.FIRED, Reason.ESCALATED, Reason.REPEAT, Reason.FORECAST})
 _KINDS = (("keys", "key"), ("users", "user"), ("teams", "team"), ("models", "model"))
 _TAGS = ("tags", "tag")
@@ -164,7 +165,10 @@ async def _one(
     end = now.astimezone(UTC)
     if start >= end:
         return None
-    spend = await store.request_total(start=start, end=end, within=within)
+    # every request stored for the period, as a dimension budget counts it: one stamped at or
+    # just after `now` (LiteLLM's clock a little ahead) is part of the spend that fired
+    until = alert.period.end.astimezone(UTC) if alert.period.end else FOREVER
+    spend = await store.request_total(start=start, end=until, within=within)
     if spend <= 0:
         return None
     skip = within[0] if within else None
@@ -172,7 +176,7 @@ async def _one(
     for kind, dim in (*_KINDS, _TAGS):
         if dim == skip:
             continue
-        spenders = await store.request_spend(dim, start=start, end=end, within=within, limit=TOP)
+        spenders = await store.request_spend(dim, start=start, end=until, within=within, limit=TOP)
         people = tuple(_contributor(dim, s) for s in spenders if s.spend > 0)
         if people:
             top[kind] = people

@@ -9,6 +9,8 @@ and the chosen request headers. Prompts, messages and responses are never looked
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +23,11 @@ from watchdog.store.usage import NANO, RequestRecord
 MAX_TEXT = 256
 """Longest attribute value kept (ids, aliases, tags, header values); longer ones are cut."""
 MAX_TAGS = 32
+MAX_COST = Decimal(1_000_000)
+"""Largest cost one request may have (USD); anything above is not a real request's cost, and
+would overflow the stores' sums."""
+MAX_COUNT = 2**53
+"""Largest token count kept (within both stores' 64-bit integers, with room for sums)."""
 
 
 class PayloadError(ValueError):
@@ -133,10 +140,18 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))[:MAX_TAGS]
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(found: re.Match[str]) -> str:
+    return "" if found.group() == "\x00" else "\N{REPLACEMENT CHARACTER}"
+
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
-    text = str(value).strip()
+    # JSON may carry NUL characters and lone surrogates; neither store can keep them
+    text = _UNSTORABLE.sub(_clean, str(value)).strip()
     return text[:MAX_TEXT] if text else None
 
 
@@ -147,7 +162,7 @@ def _cost(value: Any) -> Decimal:
         cost = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except InvalidOperation:
         return Decimal(0)
-    if not cost.is_finite() or cost < 0:
+    if not cost.is_finite() or cost < 0 or cost > MAX_COST:
         return Decimal(0)
     try:
         return cost.quantize(NANO)
@@ -156,13 +171,23 @@ def _cost(value: Any) -> Decimal:
 
 
 def _count(value: Any) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
+        return 0
+    if isinstance(value, Decimal | float) and not _countable(value):
         return 0
     try:
         count = int(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):  # words, over 4300 digits
         return 0
-    return max(count, 0)
+    return count if 0 <= count <= MAX_COUNT else 0
+
+
+def _countable(value: Decimal | float) -> bool:
+    """Checked before int(): int(Decimal("1e300000000")) would build a number of 300 million
+    digits, and int(inf) raises."""
+    if not math.isfinite(value):
+        return False
+    return Decimal(-MAX_COUNT) <= Decimal(value) <= Decimal(MAX_COUNT)
 
 
 def _time(value: Any) -> datetime | None:
