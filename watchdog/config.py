@@ -419,6 +419,12 @@ class DeliverySettings(_Model):
     replica dies, another sends it after this."""
 
 
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
+)
+"""Headers `http.callback_headers` may not keep: they hold keys and sessions."""
+
+
 class HttpSettings(_Model):
     host: str = "0.0.0.0"  # noqa: S104 - a container serves probes and metrics on all interfaces
     port: int = Field(default=9464, ge=0, le=65535)
@@ -432,6 +438,17 @@ class HttpSettings(_Model):
     """Largest callback body accepted (413 above it)."""
     callback_concurrency: int = Field(default=2, ge=1, le=64)
     """Callback batches read and stored at once; more get 503 with Retry-After."""
+
+    @field_validator("callback_headers")
+    @classmethod
+    def _not_credentials(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for header in value:
+            if header.strip().lower() in CREDENTIAL_HEADERS:
+                raise ValueError(
+                    f"{header} carries credentials and is never stored; keep only headers "
+                    "that name who or what made a request (e.g. X-Department, X-Agent)"
+                )
+        return value
 
 
 class Settings(_Model):

@@ -68,6 +68,13 @@ def full(tmp_path: Path) -> Path:
             id="an unknown channel for a team owner",
         ),
         pytest.param(
+            "http:\n  callback_headers: [X-Department, Authorization]\n",
+            2,
+            21,
+            ["Authorization carries credentials and is never stored"],
+            id="a credential header kept from callbacks",
+        ),
+        pytest.param(
             "channels:\n  eng-slack:\n    type: slak\n",
             3,
             5,
