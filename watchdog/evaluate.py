@@ -14,9 +14,10 @@ from __future__ import annotations
 import enum
 import fnmatch
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from watchdog.attribution import Attribution
@@ -137,16 +138,16 @@ class Step:
     amount: Decimal
     label: str
     """As the rule wrote it: "80%", "$4000", "litellm"."""
+    name: str = field(init=False, repr=False, compare=False)
+    """Which step of the ladder this is ("soft:80%"), the same when the budget changes."""
+    id: str = field(init=False, repr=False, compare=False)
+    """The step at today's amount ("soft:80%@4000"): a changed budget re-arms it."""
 
-    @property
-    def name(self) -> str:
-        """Which step of the ladder this is ("soft:80%"), the same when the budget changes."""
-        return f"{self.kind}:{self.label}"
-
-    @property
-    def id(self) -> str:
-        """The step at today's amount ("soft:80%@4000"): a changed budget re-arms it."""
-        return f"{self.name}@{self.amount.normalize():f}"
+    def __post_init__(self) -> None:
+        # Worked out once: ladders are cached per call and their ids compared many times.
+        name = f"{self.kind}:{self.label}"
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "id", f"{name}@{self.amount.normalize():f}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +272,10 @@ def evaluate(
     show every budget; the daemon leaves it off.
     """
     decisions = list(_source_health(rules, snapshot, state, now))
+    memo = _Memo(rules, snapshot, state, now)
     for rule in rules.enabled():
-        for entity in select(rule, snapshot):
-            found = list(_budget(rules, rule, entity, snapshot, state, now))
-            if explain and not found:
-                found.extend(_under(rules, rule, entity, snapshot, state, now))
-            decisions.extend(found)
+        for entity in memo.select(rule):
+            decisions.extend(_budget(memo, rule, entity, explain=explain))
     return decisions
 
 
@@ -287,21 +286,35 @@ def select(rule: Rule, snapshot: Snapshot) -> list[Entity]:
     pool = snapshot.of(rule.scope)
     if rule.scope is Scope.GLOBAL:
         return list(pool.values())
+    return _chosen(rule, sorted(pool.values(), key=_by_id))
+
+
+def _by_id(entity: Entity) -> str:
+    return entity.id
+
+
+def _chosen(rule: Rule, pool: Iterable[Entity]) -> list[Entity]:
+    """The entities of `pool`, in its order, that the rule's match, exclude and team pick."""
     patterns = [p.casefold() for p in rule.match]
     excludes = [p.casefold() for p in rule.exclude]
     team = rule.team.casefold() if rule.team else None
+    everything = "*" in patterns  # matches whatever the names: no need to compute them
     chosen = []
-    for entity in pool.values():
-        names = [n.casefold() for n in entity.names] or [entity.id.casefold()]
-        if not _matches(names, patterns) or _matches(names, excludes):
-            continue
-        if team is not None and team not in {
-            (entity.team_id or "").casefold(),
-            (entity.team_name or "").casefold(),
-        }:
+    for entity in pool:
+        if not everything or excludes:
+            names = [n.casefold() for n in entity.names] or [entity.id.casefold()]
+            if not everything and not _matches(names, patterns):
+                continue
+            if excludes and _matches(names, excludes):
+                continue
+        if (
+            team is not None
+            and team != (entity.team_id or "").casefold()
+            and team != (entity.team_name or "").casefold()
+        ):
             continue
         chosen.append(entity)
-    return sorted(chosen, key=lambda e: e.id)
+    return chosen
 
 
 def _matches(names: Sequence[str], patterns: Sequence[str]) -> bool:
@@ -344,7 +357,7 @@ def _query_source(rule: Rule) -> str:
 # One budget ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Ctx:
     """Everything known about one (rule, entity) this cycle."""
 
@@ -352,6 +365,7 @@ class _Ctx:
     rule: Rule
     entity: Entity
     period: Period
+    period_key: str
     state: LedgerState
     snapshot: Snapshot
     now: datetime
@@ -362,22 +376,121 @@ class _Ctx:
         return (self.rule.name, self.entity.scope, self.entity.id)
 
     def notices(self, channel: str) -> tuple[Notice, ...]:
-        thread = (self.rule.name, self.entity.scope, self.entity.id, self.period.key, channel)
+        if not self.state.notices:
+            return ()
+        thread = (self.rule.name, self.entity.scope, self.entity.id, self.period_key, channel)
         return self.state.notices.get(thread, ())
 
 
-def _budget(
-    rules: RuleSet,
-    rule: Rule,
-    entity: Entity,
-    snapshot: Snapshot,
-    state: LedgerState,
-    now: datetime,
-) -> Iterator[Decision]:
-    period = _period(rule, entity, now)
-    channels = route(rule, entity, rules.routing) or ("",)
-    ctx = _Ctx(rules, rule, entity, period, state, snapshot, now, channels)
-    source = snapshot.sources.get(entity.source)
+class _Memo:
+    """What one `evaluate` call works out once and reuses across budgets.
+
+    Periods, ladders, routes and source health depend on a few values that many entities
+    share (the rule, a budget amount, a reset time), so each is computed once per call.
+    """
+
+    def __init__(
+        self, rules: RuleSet, snapshot: Snapshot, state: LedgerState, now: datetime
+    ) -> None:
+        self.rules = rules
+        self.snapshot = snapshot
+        self.state = state
+        self.now = now
+        self._pools: dict[Scope, list[Entity]] = {}
+        self._periods: dict[object, tuple[Period, str]] = {}
+        self._ladders: dict[object, list[Step]] = {}
+        self._routes: dict[int, tuple[str, ...]] = {}
+        self._litellm_steps: dict[int, bool] = {}
+        self._sources: dict[str, tuple[SourceStatus | None, str]] = {}
+
+    def select(self, rule: Rule) -> list[Entity]:
+        """As `select`, with each scope's entities sorted once per call."""
+        if rule.scope in (Scope.QUERY, Scope.DIMENSION):
+            return _query_entities(rule, self.snapshot)
+        if rule.scope is Scope.GLOBAL:
+            return list(self.snapshot.of(rule.scope).values())
+        pool = self._pools.get(rule.scope)
+        if pool is None:
+            pool = sorted(self.snapshot.of(rule.scope).values(), key=_by_id)
+            self._pools[rule.scope] = pool
+        return _chosen(rule, pool)
+
+    def period(self, rule: Rule, entity: Entity) -> tuple[Period, str]:
+        """The budget's period and its key."""
+        memo_key: object
+        if rule.period.kind == "litellm":
+            at = entity.budget_reset_at
+            zone = at.tzinfo if at is not None else None
+            memo_key = (at, zone, entity.budget_duration, rule.timezone)
+        else:
+            memo_key = id(rule)
+        found = self._periods.get(memo_key)
+        if found is None:
+            period = _period(rule, entity, self.now)
+            found = (period, period.key)
+            self._periods[memo_key] = found
+        return found
+
+    def steps(self, rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
+        """As `ladder` (the list is shared: callers never change it)."""
+        memo_key: object
+        if self._reads_entity(rule):
+            memo_key = (
+                id(rule),
+                _exact(budget),
+                _exact(entity.soft_budget),
+                _exact(entity.max_budget),
+            )
+        else:
+            memo_key = (id(rule), _exact(budget))
+        steps = self._ladders.get(memo_key)
+        if steps is None:
+            steps = ladder(rule, entity, budget)
+            self._ladders[memo_key] = steps
+        return steps
+
+    def _reads_entity(self, rule: Rule) -> bool:
+        """True when the rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
+        found = self._litellm_steps.get(id(rule))
+        if found is None:
+            wanted = [*rule.alert_at, rule.soft_limit, rule.hard_limit]
+            found = any(t is not None and t.kind == "litellm" for t in wanted)
+            self._litellm_steps[id(rule)] = found
+        return found
+
+    def route(self, rule: Rule, entity: Entity) -> tuple[str, ...]:
+        """As `route`; without owners in the routing it is the same for every entity."""
+        routing = self.rules.routing
+        if routing.owners:
+            return route(rule, entity, routing)
+        channels = self._routes.get(id(rule))
+        if channels is None:
+            channels = route(rule, entity, routing)
+            self._routes[id(rule)] = channels
+        return channels
+
+    def source(self, name: str) -> tuple[SourceStatus | None, str]:
+        """A source's status and why its data cannot be trusted ("" when it can)."""
+        found = self._sources.get(name)
+        if found is None:
+            status = self.snapshot.sources.get(name)
+            found = (status, _staleness(status, self.rules.stale_after, self.now))
+            self._sources[name] = found
+        return found
+
+
+def _exact(amount: Decimal | None) -> object:
+    """A cache key that tells apart equal amounts written differently (100 and 100.0)."""
+    return None if amount is None else (amount, amount.as_tuple().exponent)
+
+
+def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[Decision]:
+    """The decisions about one budget; with `explain`, an UNDER row when there are none."""
+    period, period_key = memo.period(rule, entity)
+    channels = memo.route(rule, entity) or ("",)
+    state, now = memo.state, memo.now
+    ctx = _Ctx(memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels)
+    source, stale = memo.source(entity.source)
 
     def alert(**measured: Any) -> Alert:
         return Alert(
@@ -394,34 +507,58 @@ def _budget(
             **measured,
         )
 
-    stale = _staleness(source, rules.stale_after, now)
     if stale:
-        yield Decision(Reason.STALE, Action.NONE, alert(), note=stale)
-        return
+        return [Decision(Reason.STALE, Action.NONE, alert(), note=stale)]
     measurement = _measure(ctx)
-    budget = rule.amount if rule.amount is not None else entity.max_budget
-    if budget is not None and budget <= 0:
-        budget = None
-    steps = ladder(rule, entity, budget)
-    base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
+    given = rule.amount if rule.amount is not None else entity.max_budget
+    budget = None if given is not None and given <= 0 else given
+    steps = memo.steps(rule, entity, budget)
     if not steps:
         if _names_entities(rule):  # a wildcard rule simply skips entities without a budget
-            yield Decision(
-                Reason.NO_BUDGET,
-                Action.NONE,
-                base,
-                note="the entity has no max_budget in LiteLLM and the rule sets no amount",
-            )
-        return
+            base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
+            note = "the entity has no max_budget in LiteLLM and the rule sets no amount"
+            return [Decision(Reason.NO_BUDGET, Action.NONE, base, note=note)]
+        return []
     current = _current(steps, measurement.spend)
-    if rule.forecast is not None:
-        base = replace(base, projection=_project(ctx, budget, measurement))
-    yield from _reset(ctx, base)
-    yield from _block(ctx, base, current)
-    for channel in channels:
-        yield from _ladder_notice(ctx, base, steps, current, channel)
-    if rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
-        yield from _forecast(ctx, base, budget)
+    projection = _project(ctx, budget, measurement) if rule.forecast is not None else None
+    found: list[Decision] = []
+    if current is not None or not _idle(ctx):
+        base = alert(
+            spend=measurement.spend,
+            budget=budget,
+            measurement=measurement,
+            projection=projection,
+        )
+        found.extend(_reset(ctx, base))
+        found.extend(_block(ctx, base, current))
+        for channel in channels:
+            found.extend(_ladder_notice(ctx, base, steps, current, channel))
+        if rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
+            found.extend(_forecast(ctx, base, budget))
+    if explain and not found:
+        if given is not budget:  # zero or less: the preview shows the budget as written
+            steps = memo.steps(rule, entity, given)
+            if rule.forecast is not None:
+                projection = _project(ctx, given, measurement)
+        found.extend(_under(ctx, given, measurement, steps, projection, source))
+    return found
+
+
+def _idle(ctx: _Ctx) -> bool:
+    """For a budget under every step: True when nothing can be due (no reset, block, forecast
+    or earlier notice to resolve), the common case, decided without building an alert."""
+    rule, state = ctx.rule, ctx.state
+    if rule.reset or rule.forecast is not None:
+        return False
+    if state.blocks and state.blocks.get(ctx.key) is not None:
+        return False
+    if not state.notices:
+        return True
+    for channel in ctx.channels:
+        notices = [n for n in ctx.notices(channel) if not n.threshold.startswith("forecast")]
+        if notices and notices[-1].level is not None:
+            return False
+    return True
 
 
 def _names_entities(rule: Rule) -> bool:
@@ -430,28 +567,24 @@ def _names_entities(rule: Rule) -> bool:
 
 
 def _under(
-    rules: RuleSet,
-    rule: Rule,
-    entity: Entity,
-    snapshot: Snapshot,
-    state: LedgerState,
-    now: datetime,
+    ctx: _Ctx,
+    budget: Decimal | None,
+    measurement: Measurement,
+    steps: Sequence[Step],
+    projection: Projection | None,
+    source: SourceStatus | None,
 ) -> Iterator[Decision]:
     """A budget with nothing to do, for previews: where it stands and its next step."""
-    period = _period(rule, entity, now)
-    ctx = _Ctx(rules, rule, entity, period, state, snapshot, now, ())
-    measurement = _measure(ctx)
-    budget = rule.amount if rule.amount is not None else entity.max_budget
-    steps = ladder(rule, entity, budget)
     if not steps:
         return
+    rule, entity = ctx.rule, ctx.entity
     nxt = next((s for s in steps if measurement.spend < s.amount), None)
     alert = Alert(
         rule=rule.name,
         scope=entity.scope,
         entity_id=entity.id,
         label=entity.label,
-        period=period,
+        period=ctx.period,
         kind=nxt.kind if nxt else StepKind.THRESHOLD,
         step=nxt.id if nxt else "",
         step_label=nxt.label if nxt else "",
@@ -459,13 +592,12 @@ def _under(
         spend=measurement.spend,
         budget=budget,
         measurement=measurement,
+        projection=projection,
         entity=entity,
         description=rule.description,
-        data_as_of=_as_of(snapshot.sources.get(entity.source)),
+        data_as_of=_as_of(source),
         detail=f"next: {_describe(nxt)}" if nxt else "",
     )
-    if rule.forecast is not None:
-        alert = replace(alert, projection=_project(ctx, budget, measurement))
     yield Decision(Reason.UNDER, Action.NONE, alert)
 
 
@@ -492,19 +624,21 @@ def _period(rule: Rule, entity: Entity, now: datetime) -> Period:
 
 
 def _measure(ctx: _Ctx) -> Measurement:
-    entity, period = ctx.entity, ctx.period
+    entity, period, state = ctx.entity, ctx.period, ctx.state
     if entity.scope in (Scope.QUERY, Scope.DIMENSION):
         return Measurement(entity.spend, Basis.QUERY, period.start, complete=True)
-    memory = ctx.state.resets.get(ctx.key)
-    reset_at = memory.at if memory is not None and memory.period == period.key else None
+    memory = state.resets.get(ctx.key) if state.resets else None
+    reset_at = memory.at if memory is not None and memory.period == ctx.period_key else None
+    ref = entity.ref
+    daily = ctx.snapshot.daily
     return period_spend(
         entity,
         period,
         ctx.now,
-        history=ctx.state.history.get(entity.ref, ()),
+        history=state.history.get(ref, ()),
         follows_litellm=ctx.rule.period.kind == "litellm",
         watchdog_reset_at=reset_at,
-        daily=ctx.snapshot.daily.get(entity.ref),
+        daily=daily.get(ref) if daily else None,
     )
 
 
@@ -684,7 +818,7 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
     detail = f"crossed {_describe(step)}"
     if skipped:
         detail += " (also passed " + ", ".join(_describe(s) for s in skipped) + ")"
-    return replace(
+    return _with(
         base,
         kind=step.kind,
         step=step.id,
@@ -692,6 +826,16 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
         step_amount=step.amount,
         detail=detail,
     )
+
+
+def _with(alert: Alert, **changes: Any) -> Alert:
+    """`dataclasses.replace` for alerts, without its per-call introspection (hot path)."""
+    values = {name: getattr(alert, name) for name in _ALERT_FIELDS}
+    values.update(changes)
+    return Alert(**values)
+
+
+_ALERT_FIELDS = tuple(f.name for f in fields(Alert))
 
 
 def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequence[Step]) -> Alert:
@@ -702,7 +846,7 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
         kind = StepKind(kind_text) if kind_text in _PRIORITY_NAMES else StepKind.THRESHOLD
         previous = Step(kind, amount, label or fmt_money(amount))
     now_at = f"now at {_describe(current)}" if current else "now under every alert step"
-    return replace(
+    return _with(
         base,
         kind=previous.kind,
         step=last,
@@ -716,7 +860,9 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
 _PRIORITY_NAMES = frozenset(k.value for k in _PRIORITY)
 
 
+@lru_cache(maxsize=4096)
 def _describe(step: Step) -> str:
+    """The step in words; equal steps read the same (amounts are shown to the cent)."""
     names = {StepKind.SOFT: "the soft limit", StepKind.HARD: "the hard limit"}
     name = names.get(step.kind, "the alert step")
     money = fmt_money(step.amount)
@@ -744,7 +890,7 @@ def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decisi
         else target * Decimal("0.95")
     )
     step_id = f"forecast@{target.normalize():f}"
-    alert = replace(
+    alert = _with(
         base,
         kind=StepKind.FORECAST,
         step=step_id,
@@ -756,7 +902,7 @@ def _forecast(ctx: _Ctx, base: Alert, budget: Decimal | None) -> Iterator[Decisi
         yield Decision(Reason.INSUFFICIENT_DATA, Action.NONE, alert, note=projection.reason)
         return
     memory = ctx.state.forecasts.get(ctx.key)
-    streak = memory.streak if memory is not None and memory.period == ctx.period.key else 0
+    streak = memory.streak if memory is not None and memory.period == ctx.period_key else 0
     projected = projection.projected
     over = projection.runaway or (
         projected is not None and projected >= target * (1 + settings.margin.value)
@@ -814,7 +960,7 @@ def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
     if not ctx.rule.reset:
         return
     memory = ctx.state.resets.get(ctx.key)
-    alert = replace(base, kind=StepKind.HARD, step="reset")
+    alert = _with(base, kind=StepKind.HARD, step="reset")
     if memory is None:
         yield Decision(
             Reason.BASELINE,
@@ -822,7 +968,7 @@ def _reset(ctx: _Ctx, base: Alert) -> Iterator[Decision]:
             alert,
             note="first period seen; spend is reset from the next period on",
         )
-    elif memory.period != ctx.period.key:
+    elif memory.period != ctx.period_key:
         yield Decision(
             Reason.RESET,
             Action.RESET,
@@ -838,9 +984,9 @@ def _block(ctx: _Ctx, base: Alert, current: Step | None) -> Iterator[Decision]:
     wanted = ctx.rule.on_hard_limit == "block" and over and not ctx.entity.blocked
     if memory is None and not wanted:
         return  # the common case: nothing blocked, nothing to block
-    alert = replace(base, kind=StepKind.HARD, step="block")
+    alert = _with(base, kind=StepKind.HARD, step="block")
     if memory is not None:
-        if memory.period != ctx.period.key:
+        if memory.period != ctx.period_key:
             yield Decision(Reason.UNBLOCK, Action.UNBLOCK, alert, note="a new period started")
         elif not over:
             yield Decision(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from watchdog.model import DailySeries, Entity, Sample
 from watchdog.money import ZERO
@@ -47,10 +48,14 @@ class Measurement:
     """False when spend before `since` (but inside the period) is unknown."""
 
 
+_duration = lru_cache(maxsize=256)(litellm_duration)
+"""`litellm_duration`, remembered: a few distinct durations recur on every entity."""
+
+
 def counter_since(entity: Entity, now: datetime, reset_at: datetime | None) -> datetime | None:
     """When the entity's LiteLLM counter last started from zero, as far as we can tell."""
     candidates = [t for t in (entity.created_at, reset_at) if t is not None]
-    length = litellm_duration(entity.budget_duration)
+    length = _duration(entity.budget_duration)
     if entity.budget_reset_at is not None and length is not None:
         last_litellm_reset = entity.budget_reset_at - length
         if last_litellm_reset <= now:
@@ -114,20 +119,31 @@ def _delta(
     """Counter growth inside the period from samples; None without any usable sample."""
     baseline: Sample | None = None
     inside: list[Sample] = []
+    start = period.start
     for sample in history:
-        if sample.at <= period.start:
+        if sample.at <= start:
             baseline = sample
         elif sample.at <= now:
             inside.append(sample)
-    readings = [*inside, Sample(now, current)]
     if baseline is None:
         if not inside:
             return None
         first = inside[0]
-        return Measurement(
-            growth(first.spend, readings[1:]), Basis.PARTIAL, first.at, complete=False
-        )
-    return Measurement(growth(baseline.spend, readings), Basis.DELTA, period.start, complete=True)
+        total = _growth_to(first.spend, inside[1:], current)
+        return Measurement(total, Basis.PARTIAL, first.at, complete=False)
+    total = _growth_to(baseline.spend, inside, current)
+    return Measurement(total, Basis.DELTA, start, complete=True)
+
+
+def _growth_to(start: Decimal, readings: Sequence[Sample], current: Decimal) -> Decimal:
+    """`growth` over the readings and then the current counter (without building a sample)."""
+    total = ZERO
+    previous = start
+    for sample in readings:
+        spend = sample.spend
+        total += spend - previous if spend >= previous else spend
+        previous = spend
+    return total + (current - previous if current >= previous else current)
 
 
 def growth(start: Decimal, readings: Sequence[Sample]) -> Decimal:

@@ -74,34 +74,48 @@ class LiteLLMSource:
         await self._session.aclose()
 
     async def _keys(self, api: JsonApi) -> Part:
-        rows = await self._pages(api, "/key/list", "keys", "size", return_full_object="true")
-        return [k for row in rows if (k := parse.key(row))], None
+        keys = await self._pages(
+            api, parse.key, "/key/list", "keys", "size", return_full_object="true"
+        )
+        return keys, None
 
     async def _teams(self, api: JsonApi) -> Part:
-        rows = await self._pages(api, "/v2/team/list", "teams", "page_size")
-        return [t for row in rows if (t := parse.team(row))], None
+        return await self._pages(api, parse.team, "/v2/team/list", "teams", "page_size"), None
 
     async def _users(self, api: JsonApi) -> Part:
-        rows = await self._pages(api, "/user/list", "users", "page_size")
-        return [u for row in rows if (u := parse.user(row))], None
+        return await self._pages(api, parse.user, "/user/list", "users", "page_size"), None
 
     async def _pages(
-        self, api: JsonApi, path: str, field: str, size_param: str, **params: str
-    ) -> Rows:
-        """All rows of a paginated list: page 1 gives the page count, the rest run at once."""
+        self,
+        api: JsonApi,
+        build: Callable[[Row], Entity | None],
+        path: str,
+        field: str,
+        size_param: str,
+        **params: str,
+    ) -> list[Entity]:
+        """Every entity of a paginated list: page 1 gives the page count, the rest run at once.
+
+        Each page is turned into entities as soon as it arrives, so the decoded JSON of one
+        page at a time (per request in flight) is alive, not that of the whole list.
+        """
         query: dict[str, str | int] = {**params, size_param: self._settings.page_size}
         first = await api.get(path, {**query, "page": 1})
-        rows = _rows(first, path, field)
+        found = _built(first, path, field, build)
         pages = _page_count(first, path)
+        del first  # the rows are entities now
         if pages > 1:
+
+            async def page(n: int) -> list[Entity]:
+                return _built(await api.get(path, {**query, "page": n}), path, field, build)
+
             async with asyncio.TaskGroup() as tg:
                 rest = [
-                    tg.create_task(api.get(path, {**query, "page": n}), name=f"litellm:{path}#{n}")
-                    for n in range(2, pages + 1)
+                    tg.create_task(page(n), name=f"litellm:{path}#{n}") for n in range(2, pages + 1)
                 ]
             for task in rest:
-                rows.extend(_rows(task.result(), path, field))
-        return rows
+                found.extend(task.result())
+        return found
 
 
 def litellm_api(
@@ -163,6 +177,13 @@ def _reading(parts: Mapping[Scope, Part], now: datetime, api: JsonApi) -> Readin
         daily=MappingProxyType(daily),
         requests=api.requests,
     )
+
+
+def _built(
+    body: object, path: str, field: str, build: Callable[[Row], Entity | None]
+) -> list[Entity]:
+    """The entities of one page (rows that are not entities are left out)."""
+    return [e for row in _rows(body, path, field) if (e := build(row))]
 
 
 def _rows(body: object, path: str, field: str | None) -> Rows:
