@@ -154,3 +154,28 @@ def _meminfo_total() -> int:
 
 def describe(info: Mapping[str, str]) -> str:
     return "\n".join(f"- {k}: {v}" for k, v in info.items())
+
+
+# Results files -------------------------------------------------------------------------------
+
+
+def from_results(record: Mapping[str, object]) -> str:
+    """Markdown for a bench/results/<plan>.json record: the machine, then every table."""
+    info = record.get("machine")
+    tables = record.get("tables")
+    assert isinstance(info, dict)
+    assert isinstance(tables, list)
+    parts = [f"Plan `{record.get('plan')}`, {record.get('taken')}, on:\n\n{describe(info)}"]
+    for saved in tables:
+        rows: list[dict[str, Cell]] = saved["rows"]
+        columns = tuple(rows[0]) if rows else ()
+        parts.append(Table(saved["title"], columns, rows, list(saved["notes"])).render())
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    for name in sys.argv[1:] or [str(ROOT / "bench" / "results" / "full.json")]:
+        print(from_results(json.loads(Path(name).read_text())))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from bench import cycle, eval_core, latency, store_claims
-from bench.table import SMOKE
+from bench.table import SMOKE, Table, from_results
 from tests.conftest import require
 
 
@@ -57,3 +57,17 @@ async def test_racing_writers_never_win_the_same_notice() -> None:
     ]
     assert all(r["duplicates"] == 0 for r in rows)
     assert all(isinstance(r["claims_per_s"], float) and r["claims_per_s"] > 0 for r in rows)
+
+
+def test_a_results_file_renders_as_the_tables_it_holds() -> None:
+    table = Table("Pure evaluation (one core)", ("entities", "cpu_s"), notes=["A note."])
+    table.add(entities=1_000, cpu_s=0.25)
+    record = {
+        "plan": "smoke",
+        "taken": "2026-11-23 00:00 UTC",
+        "machine": {"cores (nproc)": "2"},
+        "tables": [{"title": table.title, "rows": table.rows, "notes": table.notes}],
+    }
+    text = from_results(record)
+    assert "- cores (nproc): 2" in text
+    assert table.render() in text
