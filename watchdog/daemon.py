@@ -26,11 +26,11 @@ from watchdog.errors import InputError, WatchdogError
 from watchdog.evaluate import Action, Decision, evaluate
 from watchdog.metrics import Metrics, actions_of
 from watchdog.model import Scope, Snapshot, SourceStatus
-from watchdog.preview import rows
+from watchdog.preview import Row, top_rows
 from watchdog.server import Health
 from watchdog.snapshot import collect
 from watchdog.sources.litellm_activity import LiteLLMActivity
-from watchdog.status import StatusView
+from watchdog.status import SHOWN, StatusView
 from watchdog.store import ActionRecord, Outgoing, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,12 @@ class Daemon:
     snapshot: Snapshot | None = None
     rules_error: str = ""
     last: Report | None = None
+    """The last cycle's report, without its decisions (the status board keeps what it shows)."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _courier: Courier | None = None
     _pruned_at: datetime | None = None
+    _board: tuple[list[Row], int] = ([], 0)
+    """The status page's most used budgets and how many there are, from the last cycle."""
     _callbacks: Watch = field(default_factory=Watch)
 
     # One cycle ---------------------------------------------------------------------------
@@ -83,6 +86,7 @@ class Daemon:
         self.health.last_tick = started
         if not await self._lead():
             self.last = Report(role="standby")
+            self._board = ([], 0)
             return self.last
         rt = self.runtime
         snapshot = await collect(rt.sources, rules=rt.rules, now=started, previous=self.snapshot)
@@ -126,7 +130,10 @@ class Daemon:
             duration=(self.clock() - started).total_seconds(),
         )
         self.health.last_tick = self.clock()
-        self.last = report
+        # Only what the page shows is kept: holding every decision would keep this cycle's
+        # entities alive through the next one, doubling the daemon's memory at its peak.
+        self._board = top_rows(decisions, SHOWN)
+        self.last = replace(report, decisions=[])
         return report
 
     async def _attribute(
@@ -376,7 +383,8 @@ class Daemon:
         return StatusView(
             now=self.clock(),
             role=self.health.role,
-            budgets=rows(self.last.decisions) if self.last else (),
+            budgets=self._board[0],
+            total=self._board[1],
             sources=list(self.snapshot.sources.values()) if self.snapshot else (),
             recent=recent,
             rules_files=rt.rules.files,

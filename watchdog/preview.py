@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,11 +36,31 @@ class Row:
 
 def rows(decisions: Iterable[Decision]) -> list[Row]:
     """Group decisions per budget, keeping evaluation order."""
+    return [_row(group) for group in _groups(decisions)]
+
+
+def top_rows(decisions: Iterable[Decision], limit: int) -> tuple[list[Row], int]:
+    """The `limit` most used budgets, most used first, and how many budgets there are.
+
+    Only the rows shown are built: with 100k budgets, building every row would cost seconds
+    on each status page view.
+    """
+    groups = _groups(decisions)
+    chosen = heapq.nlargest(limit, groups, key=_usage)
+    return [_row(group) for group in chosen], len(groups)
+
+
+def _groups(decisions: Iterable[Decision]) -> list[list[Decision]]:
     groups: dict[tuple[str, str, str], list[Decision]] = {}
     for decision in decisions:
         a = decision.alert
         groups.setdefault((a.rule, a.scope.value, a.entity_id), []).append(decision)
-    return [_row(group) for group in groups.values()]
+    return list(groups.values())
+
+
+def _usage(group: Sequence[Decision]) -> float:
+    ratio = _best_alert(group).ratio
+    return float(ratio) if ratio is not None else 0.0
 
 
 def _row(group: Sequence[Decision]) -> Row:

@@ -11,6 +11,9 @@ from typing import Any
 from watchdog.model import SourceStatus
 from watchdog.preview import Row
 
+SHOWN = 500
+"""Budgets the page lists at most, the most used first."""
+
 
 @dataclass(frozen=True, slots=True)
 class StatusView:
@@ -20,13 +23,16 @@ class StatusView:
     role: str
     """"leader", "standby" or "starting"."""
     budgets: Sequence[Row] = ()
+    """The budgets to show (the page shows at most `limit`, most used first)."""
+    total: int | None = None
+    """How many budgets were evaluated, when `budgets` holds only the most used."""
     sources: Sequence[SourceStatus] = ()
     recent: Sequence[Mapping[str, Any]] = ()
     rules_files: Sequence[str] = ()
     rules_error: str = ""
     dead_letters: int = 0
     version: str = ""
-    limit: int = field(default=500)
+    limit: int = field(default=SHOWN)
 
 
 _CSS = """
@@ -56,14 +62,14 @@ def page(view: StatusView) -> str:
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta http-equiv=refresh content=30>",
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
-        f"<title>watchdog — {len(view.budgets)} budgets</title><style>{_CSS}</style></head>",
+        f"<title>watchdog — {_total(view)} budgets</title><style>{_CSS}</style></head>",
         "<body><header><h1>watchdog</h1>",
         f"<span>{escape(view.role)}</span>",
         f"<span>{view.now:%Y-%m-%d %H:%M:%S %Z}</span>",
         f"<span>{escape(view.version)}</span></header><main>",
         _rules(view),
         _sources(view.sources, view.now),
-        _budgets(view.budgets, view.limit),
+        _budgets(view.budgets, view.limit, _total(view)),
         _recent(view.recent, view.dead_letters),
         "</main></body></html>",
     ]
@@ -98,7 +104,11 @@ def _sources(sources: Sequence[SourceStatus], now: datetime) -> str:
     )
 
 
-def _budgets(budgets: Sequence[Row], limit: int) -> str:
+def _total(view: StatusView) -> int:
+    return view.total if view.total is not None else len(view.budgets)
+
+
+def _budgets(budgets: Sequence[Row], limit: int, total: int) -> str:
     ordered = sorted(budgets, key=lambda r: -(r.ratio or 0))[:limit]
     rows = [
         f"<tr><td>{escape(r.rule)}</td><td>{escape(r.entity)}</td>"
@@ -108,7 +118,7 @@ def _budgets(budgets: Sequence[Row], limit: int) -> str:
         f"<td{' class=stale' if r.stale else ''}>{escape(r.outcome)}</td></tr>"
         for r in ordered
     ]
-    more = len(budgets) - len(ordered)
+    more = total - len(ordered)
     tail = f"<p class=muted>…and {more} more below these.</p>" if more > 0 else ""
     body = "".join(rows) or "<tr><td colspan=9 class=muted>no budgets evaluated yet</td></tr>"
     return (

@@ -9,6 +9,11 @@ import pytest
 
 from tests.conftest import ROOT
 from watchdog.cli import main
+from watchdog.evaluate import evaluate
+from watchdog.model import LedgerState
+from watchdog.preview import rows, top_rows
+from watchdog.rules import load_rules
+from watchdog.snapshot import load
 
 SNAPSHOT = str(ROOT / "examples" / "snapshot.json")
 RULES = str(ROOT / "rules")
@@ -135,3 +140,23 @@ def test_a_broken_snapshot_file_is_reported_with_its_position(
     code = main(["preview", "--snapshot", str(bad), "--rules", RULES])
     assert code == 1
     assert f"{bad}:2:15: not valid JSON" in capsys.readouterr().err
+
+
+def test_top_rows_builds_only_the_most_used_budgets() -> None:
+    """The status page's board: the `limit` most used budgets, most used first, and the count
+    of every budget; the same rows as the full table for those budgets."""
+    loaded = load(ROOT / "examples" / "snapshot.json")
+    decisions = evaluate(
+        load_rules([ROOT / "rules"]),
+        loaded.snapshot,
+        LedgerState(history=loaded.history),
+        loaded.snapshot.taken_at,
+        explain=True,
+    )
+    every = rows(decisions)
+    shown, total = top_rows(decisions, 3)
+    assert total == len(every) == 13
+    expected = sorted(every, key=lambda r: -(r.ratio or 0))[:3]
+    assert shown == expected
+    assert [r.ratio for r in shown] == sorted((r.ratio or 0 for r in shown), reverse=True)
+    assert top_rows(decisions, 100) == (sorted(every, key=lambda r: -(r.ratio or 0)), 13)
