@@ -11,9 +11,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 
-if [ "${1:-}" = "--dev" ]; then
-  .venv/bin/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-else
-  .venv/bin/python -m pip install --quiet -e . 2>&1 | grep -v '^WARNING: Location' || true
+spec=.
+[ "${1:-}" = "--dev" ] && spec='.[dev]'
+# pip's build chatter is shown only when the install fails.
+echo "setup: installing watchdog${spec#.} into .venv" >&2
+log=$(mktemp)
+if ! .venv/bin/python -m pip install --quiet -e "$spec" >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "scripts/setup.sh: installing watchdog into .venv failed (pip's output above)" >&2
+  exit 1
 fi
+rm -f "$log"
 .venv/bin/python -c 'import watchdog' >/dev/null
