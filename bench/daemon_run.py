@@ -69,6 +69,9 @@ async def cycles(config: Path, count: int) -> dict[str, Any]:
                     "entities": snapshot.count() if snapshot else 0,
                 }
             )
+            # As the run loop does: a cycle's report (its decisions, and through them that
+            # cycle's entities) is not kept while the next cycle runs.
+            del report, snapshot
     return {"cycles": out, "rss_mb": mb(rss()), "peak_rss_mb": mb(peak_rss())}
 
 
