@@ -21,6 +21,7 @@ from watchdog.model import (
     ThreadKey,
 )
 from watchdog.rules import Routing, Rule, RuleSet
+from watchdog.store.usage import RequestRecord
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 """A Wednesday in the middle of a month."""
@@ -163,3 +164,24 @@ def run(
     ruleset: RuleSet, snapshot: Snapshot, state: LedgerState | None = None, now: datetime = NOW
 ) -> list[Decision]:
     return evaluate(ruleset, snapshot, state or LedgerState(), now)
+
+
+def request(rid: str, cost: str, at: datetime, **fields: Any) -> RequestRecord:
+    """A request of team engineering, by ana's ci-bot key on gpt-4o, unless told otherwise."""
+    base: dict[str, Any] = {
+        "model": "gpt-4o",
+        "key_hash": "hash-ci-bot",
+        "key_alias": "ci-bot",
+        "team_id": "id-engineering",
+        "team_alias": "engineering",
+        "user_id": "ana",
+    }
+    department = fields.pop("department", "engineering")
+    base.update(fields)
+    return RequestRecord(
+        id=rid,
+        at=at,
+        cost=Decimal(cost),
+        headers=MappingProxyType({"x-department": department}),
+        **base,
+    )

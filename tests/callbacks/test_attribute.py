@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from tests.builders import NOW, key, ledger, rule, rules, run, sent, snap, team, thread
+from tests.builders import NOW, key, ledger, request, rule, rules, run, sent, snap, team, thread
 from watchdog.attribute import attribute
 from watchdog.attribution import Attribution, attribution_fields, attribution_json, change_text
 from watchdog.callbacks.spend import Watch, with_callbacks
@@ -27,27 +26,6 @@ NOV = datetime(2026, 11, 1, tzinfo=UTC)
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
 SAME_POINT = datetime(2026, 10, 18, 12, 0, tzinfo=UTC)
 """NOW (18 November, noon) is 17.5 days into November; October's same point."""
-
-
-def request(rid: str, cost: str, at: datetime, **fields: Any) -> RequestRecord:
-    """A request of team engineering, by ana's ci-bot key on gpt-4o, unless told otherwise."""
-    base: dict[str, Any] = {
-        "model": "gpt-4o",
-        "key_hash": "hash-ci-bot",
-        "key_alias": "ci-bot",
-        "team_id": "id-engineering",
-        "team_alias": "engineering",
-        "user_id": "ana",
-    }
-    department = fields.pop("department", "engineering")
-    base.update(fields)
-    return RequestRecord(
-        id=rid,
-        at=at,
-        cost=Decimal(cost),
-        headers=MappingProxyType({"x-department": department}),
-        **base,
-    )
 
 
 def _etl(rid: str, cost: str, at: datetime, **fields: Any) -> RequestRecord:

@@ -7,12 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
 import pytest
 
-from tests.builders import NOW, rule, rules, run, snap, team
+from tests.builders import NOW, request, rule, rules, run, snap, team
 from watchdog.attribute import attribute
 from watchdog.attribution import attribution_fields
 from watchdog.callbacks.spend import Watch, unknown_dimensions, with_callbacks
@@ -23,30 +21,10 @@ from watchdog.render import payload, render
 from watchdog.sources.litellm_activity import Activity
 from watchdog.store import StoreOptions
 from watchdog.store.sqlite import SqliteStore
-from watchdog.store.usage import RequestRecord, RequestStats
+from watchdog.store.usage import RequestStats
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
-
-
-def request(rid: str, cost: str, at: datetime, **fields: Any) -> RequestRecord:
-    base: dict[str, Any] = {
-        "model": "gpt-4o",
-        "key_hash": "hash-ci-bot",
-        "key_alias": "ci-bot",
-        "team_id": "id-engineering",
-        "team_alias": "engineering",
-        "user_id": "ana",
-    }
-    department = fields.pop("department", "engineering")
-    base.update(fields)
-    return RequestRecord(
-        id=rid,
-        at=at,
-        cost=Decimal(cost),
-        headers=MappingProxyType({"x-department": department}),
-        **base,
-    )
 
 
 WORLD = [
