@@ -95,7 +95,7 @@ class Reader:
         """A plain value, os.environ/NAME resolved (None and an error when it cannot be)."""
         value = found.value
         if isinstance(value, bool | dict | list) or value is None:
-            self.error(found.loc, f"{_name(found.loc)}: expected text, got a {_kind(value)}")
+            self.error(found.loc, f"{setting_name(found.loc)}: expected text, got a {_kind(value)}")
             return None
         secret = self.secret(found)
         return secret.reveal() if secret is not None else None
@@ -106,7 +106,7 @@ class Reader:
         try:
             return resolve_secret(value, self.env)
         except ValueError as exc:
-            self.error(found.loc, f"{_name(found.loc)}: {exc}")
+            self.error(found.loc, f"{setting_name(found.loc)}: {exc}")
             return None
 
     def from_env(self, *names: str) -> Secret | None:
@@ -123,11 +123,13 @@ class Reader:
         if isinstance(found.value, str):
             parts = [p.strip() for p in found.value.split(",") if p.strip()]
             return [Found(found.loc, p) for p in parts]
-        self.error(found.loc, f"{_name(found.loc)}: expected a list, got a {_kind(found.value)}")
+        kind = _kind(found.value)
+        self.error(found.loc, f"{setting_name(found.loc)}: expected a list, got a {kind}")
         return []
 
 
-def _name(loc: yamlfile.Path) -> str:
+def setting_name(loc: yamlfile.Path) -> str:
+    """`general_settings.alerting[1]` for a path into the document."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
@@ -142,11 +144,6 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true/false value"
     return "number" if value is not None else "empty value"
-
-
-def setting_name(loc: yamlfile.Path) -> str:
-    """`general_settings.alerting[1]` for a path into the document."""
-    return _name(loc)
 
 
 # Channels ------------------------------------------------------------------------------------
@@ -174,13 +171,14 @@ def _budget_alerts_url(r: Reader, found: Found | None) -> Found | None:
     if found is None:
         return None
     if not isinstance(found.value, dict):
-        r.error(found.loc, f"{_name(found.loc)}: expected a mapping of alert type to URL")
+        r.error(found.loc, f"{setting_name(found.loc)}: expected a mapping of alert type to URL")
         return None
     others = sorted(str(k) for k in found.value if k != "budget_alerts")
     if others:
         r.warn(
             found.loc,
-            f"{_name(found.loc)}: {', '.join(others)} are not budget alerts; watchdog ignores them",
+            f"{setting_name(found.loc)}: {', '.join(others)} are not budget alerts; "
+            "watchdog ignores them",
         )
     value = found.value.get("budget_alerts")
     return None if value is None else Found((*found.loc, "budget_alerts"), value)
