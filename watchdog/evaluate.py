@@ -268,8 +268,8 @@ def evaluate(
 ) -> list[Decision]:
     """Every decision for this cycle, in a stable order.
 
-    With `explain`, budgets with nothing to do get an UNDER decision too, so a preview can
-    show every budget; the daemon leaves it off.
+    With `explain`, budgets with nothing to do get an UNDER decision too, so `preview`, the
+    status page and the per-budget gauges see every budget.
     """
     decisions = list(_source_health(rules, snapshot, state, now))
     memo = _Memo(rules, snapshot, state, now)
@@ -277,16 +277,6 @@ def evaluate(
         for entity in memo.select(rule):
             decisions.extend(_budget(memo, rule, entity, explain=explain))
     return decisions
-
-
-def select(rule: Rule, snapshot: Snapshot) -> list[Entity]:
-    """The entities a rule covers, sorted by id."""
-    if rule.scope in (Scope.QUERY, Scope.DIMENSION):
-        return _query_entities(rule, snapshot)
-    pool = snapshot.of(rule.scope)
-    if rule.scope is Scope.GLOBAL:
-        return list(pool.values())
-    return _chosen(rule, sorted(pool.values(), key=_by_id))
 
 
 def _by_id(entity: Entity) -> str:
@@ -404,7 +394,7 @@ class _Memo:
         self._sources: dict[str, tuple[SourceStatus | None, str]] = {}
 
     def select(self, rule: Rule) -> list[Entity]:
-        """As `select`, with each scope's entities sorted once per call."""
+        """The entities a rule covers, sorted by id (each scope is sorted once per call)."""
         if rule.scope in (Scope.QUERY, Scope.DIMENSION):
             return _query_entities(rule, self.snapshot)
         if rule.scope is Scope.GLOBAL:
