@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from watchdog.measure import Measurement, growth
+from watchdog.measure import Measurement, growth, growth_to
 from watchdog.model import Sample
 from watchdog.money import ZERO, fmt_money
 from watchdog.rules import Forecast
@@ -289,7 +289,7 @@ def _growth_since(
     baseline: Sample, history: Sequence[Sample], counter: Decimal, now: datetime
 ) -> Decimal:
     readings = _between(history, baseline.at, now)
-    return growth(baseline.spend, [*readings, Sample(now, counter)])
+    return growth_to(baseline.spend, readings, counter)
 
 
 def _exhaustion(

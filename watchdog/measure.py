@@ -129,21 +129,16 @@ def _delta(
         if not inside:
             return None
         first = inside[0]
-        total = _growth_to(first.spend, inside[1:], current)
+        total = growth_to(first.spend, inside[1:], current)
         return Measurement(total, Basis.PARTIAL, first.at, complete=False)
-    total = _growth_to(baseline.spend, inside, current)
+    total = growth_to(baseline.spend, inside, current)
     return Measurement(total, Basis.DELTA, start, complete=True)
 
 
-def _growth_to(start: Decimal, readings: Sequence[Sample], current: Decimal) -> Decimal:
+def growth_to(start: Decimal, readings: Sequence[Sample], current: Decimal) -> Decimal:
     """`growth` over the readings and then the current counter (without building a sample)."""
-    total = ZERO
-    previous = start
-    for sample in readings:
-        spend = sample.spend
-        total += spend - previous if spend >= previous else spend
-        previous = spend
-    return total + (current - previous if current >= previous else current)
+    last = readings[-1].spend if readings else start
+    return growth(start, readings) + (current - last if current >= last else current)
 
 
 def growth(start: Decimal, readings: Sequence[Sample]) -> Decimal:
