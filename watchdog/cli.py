@@ -174,11 +174,9 @@ def _check_paths(given: list[str], settings: config.Settings | None, *, litellm:
     is checked and no rules were configured nor exist (as the daemon does)."""
     if given:
         return given
-    default = list(settings.rules) if settings else ["rules"]
-    configured = settings is not None and "rules" in settings.model_fields_set
-    if litellm and not configured and not any(Path(p).exists() for p in default):
+    if litellm and not config.has_native_rules(settings):
         return []
-    return default
+    return list(settings.rules) if settings else ["rules"]
 
 
 def _with_litellm(

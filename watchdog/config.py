@@ -691,6 +691,15 @@ _ALL_FIELDS = {
 }
 
 
+def has_native_rules(settings: Settings | None) -> bool:
+    """Rules were configured, or the default rule paths exist; otherwise a LiteLLM config
+    alone supplies the budgets."""
+    if settings is not None and "rules" in settings.model_fields_set:
+        return True
+    paths = settings.rules if settings is not None else Settings.model_fields["rules"].default
+    return any(Path(p).exists() for p in paths)
+
+
 def config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> str | None:
     """--config wins, then WATCHDOG_CONFIG, then ./watchdog.yaml if present."""
     environ = os.environ if env is None else env

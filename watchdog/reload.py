@@ -85,7 +85,7 @@ async def build(
     """Load and validate config and rules, then build channels and sources (InputError if bad)."""
     environ = env if env is not None else os.environ
     settings = config.load(config_path, environ)
-    if settings.litellm_config and not _has_native_rules(settings):
+    if settings.litellm_config and not config.has_native_rules(settings):
         rules = settings.apply(RuleSet())  # the LiteLLM config alone
     else:
         rules = settings.apply(load_rules(settings.rules))
@@ -118,8 +118,3 @@ async def build(
         loaded_at=now,
         stamp=stamp(config_path, settings.rules, settings.litellm_config),
     )
-
-
-def _has_native_rules(settings: config.Settings) -> bool:
-    """Rules were configured, or the default rules/ directory exists."""
-    return "rules" in settings.model_fields_set or any(Path(p).exists() for p in settings.rules)
