@@ -46,10 +46,17 @@ def team(
         id=f"id-{name}",
         spend=money(spend),
         name=name,
-        names=frozenset({f"id-{name}", name}),
+        names=(f"id-{name}", name),
         max_budget=None if budget is None else money(budget),
         **defaults,
     )
+
+
+def live_snap(*teams: tuple[str, str | int]) -> Snapshot:
+    """Teams (name, spend) created just now, read just now: for daemons that run on the
+    real clock, whose period is whatever month it is today."""
+    now = datetime.now(UTC)
+    return snap(*(team(spend, name=name, created_at=now) for name, spend in teams), at=now)
 
 
 def key(
@@ -67,7 +74,7 @@ def key(
         id=f"hash-{alias}",
         spend=money(spend),
         name=alias,
-        names=frozenset({f"hash-{alias}", alias}),
+        names=(f"hash-{alias}", alias),
         masked_key="sk-...abcd",
         max_budget=None if budget is None else money(budget),
         team_id=f"id-{team_name}" if team_name else None,

@@ -94,6 +94,11 @@ class Daemon:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def reap(self) -> None:
+        """Kill the process if it still runs (a failed test must not leave it behind)."""
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
     def stop(self) -> int:
         """SIGTERM: the graceful path."""
         assert self.process is not None

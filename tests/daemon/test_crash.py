@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tests.builders import snap, team
+from tests.builders import live_snap
 from tests.daemon.procs import Daemon, Receiver, free_port, until
 from watchdog.sources.snapshot_file import save
 
@@ -23,7 +23,7 @@ budgets:
 def _setup(tmp: Path, receiver: Receiver) -> Daemon:
     (tmp / "rules").mkdir()
     (tmp / "rules" / "teams.yaml").write_text(RULES)
-    save(tmp / "spend.json", snap(team(600, name="search"), team(700, name="ads")))
+    save(tmp / "spend.json", live_snap(("search", 600), ("ads", 700)))
     port = free_port()
     config = tmp / "watchdog.yaml"
     config.write_text(
@@ -64,6 +64,7 @@ async def test_a_kill_during_delivery_resends_once_and_only_once(tmp_path: Path)
         await _cycles(daemon, 3)
         assert daemon.stop() == 0
     finally:
+        daemon.reap()
         await receiver.stop()
     delivered = Counter(receiver.ids())
     assert len(delivered) == 2, "one identity per team crossing"

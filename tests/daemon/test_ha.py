@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import snap, team
+from tests.builders import live_snap
 from tests.daemon.procs import Daemon, Receiver, free_port, until
 from watchdog.sources.snapshot_file import save
 
@@ -29,7 +29,7 @@ budgets:
 
 
 def _spend(path: Path, amount: int) -> None:
-    save(path, snap(*(team(amount, name=name) for name in TEAMS)))
+    save(path, live_snap(*((name, amount) for name in TEAMS)))
 
 
 def _replica(
@@ -100,8 +100,9 @@ async def test_a_standby_takes_over_within_two_poll_intervals(
         await asyncio.sleep(2 * POLL)  # a few more cycles: nothing else may arrive
         assert second.stop() == 0
     finally:
-        if second is not None and second.process and second.process.poll() is None:
-            second.kill()
+        first.reap()
+        if second is not None:
+            second.reap()
         await receiver.stop()
     counts = Counter(receiver.ids())
     assert len(counts) == 2 * len(TEAMS)
@@ -137,8 +138,7 @@ async def test_two_active_replicas_still_send_each_alert_once(
         assert [r.stop() for r in replicas] == [0, 0]
     finally:
         for r in replicas:
-            if r.process and r.process.poll() is None:
-                r.kill()
+            r.reap()
         await receiver.stop()
     counts = Counter(receiver.ids())
     assert len(counts) == 2 * len(TEAMS)
