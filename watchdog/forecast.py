@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from watchdog.measure import Measurement, growth, growth_to
@@ -155,8 +155,8 @@ def _gate(
     if elapsed < needed:
         return f"{_human(elapsed)} of data in this period, needs {_human(needed)}"
     # readings taken since the counting began, plus the one in hand
-    since = bisect_left(history, measurement.since, key=_at)
-    readings = 1 + bisect_left(history, now, key=_at) - since
+    since = bisect_left(history, _utc(measurement.since), key=_at)
+    readings = 1 + bisect_left(history, _utc(now), key=_at) - since
     if readings < settings.min_samples:
         plural = "reading" if readings == 1 else "readings"
         return f"{readings} spend {plural} this period, needs {settings.min_samples}"
@@ -229,17 +229,27 @@ def _typical(
 
 def _value_at(history: Sequence[Sample], at: datetime) -> Sample | None:
     """The last reading at or before `at` (history is oldest first)."""
-    index = bisect_right(history, at, key=_at)
+    index = bisect_right(history, _utc(at), key=_at)
     return history[index - 1] if index else None
 
 
 def _between(history: Sequence[Sample], start: datetime, end: datetime) -> Sequence[Sample]:
     """Readings in (start, end]."""
-    return history[bisect_right(history, start, key=_at) : bisect_right(history, end, key=_at)]
+    first, last = (
+        bisect_right(history, _utc(start), key=_at),
+        bisect_right(history, _utc(end), key=_at),
+    )
+    return history[first:last]
 
 
 def _at(sample: Sample) -> datetime:
     return sample.at
+
+
+def _utc(at: datetime) -> datetime:
+    """`at` in UTC, the zone readings are kept in: comparing datetimes of two zones asks the
+    zone for its offset each time, which made searching the history the core's hottest path."""
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def _growth_between(
