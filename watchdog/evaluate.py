@@ -333,7 +333,7 @@ def _query_entities(rule: Rule, snapshot: Snapshot) -> list[Entity]:
                     id=series,
                     spend=spend,
                     name=series,
-                    names=frozenset({series}),
+                    names=(series,),
                     source=_query_source(rule),
                 )
             )
@@ -387,6 +387,7 @@ class _Memo:
         self.state = state
         self.now = now
         self._pools: dict[Scope, list[Entity]] = {}
+        self._teams: dict[Scope, dict[str, list[Entity]]] = {}
         self._periods: dict[object, tuple[Period, str]] = {}
         self._ladders: dict[object, list[Step]] = {}
         self._routes: dict[int, tuple[str, ...]] = {}
@@ -403,7 +404,25 @@ class _Memo:
         if pool is None:
             pool = sorted(self.snapshot.of(rule.scope).values(), key=_by_id)
             self._pools[rule.scope] = pool
+        if rule.team:
+            pool = self._team(rule.scope, pool).get(rule.team.casefold(), [])
         return _chosen(rule, pool)
+
+    def _team(self, scope: Scope, pool: list[Entity]) -> dict[str, list[Entity]]:
+        """A scope's entities by team id and by team name (casefolded), in pool order: rules
+        for one team read their few entities rather than testing every entity of the scope."""
+        index = self._teams.get(scope)
+        if index is None:
+            index = {}
+            for entity in pool:
+                for team in {
+                    (entity.team_id or "").casefold(),
+                    (entity.team_name or "").casefold(),
+                }:
+                    if team:
+                        index.setdefault(team, []).append(entity)
+            self._teams[scope] = index
+        return index
 
     def period(self, rule: Rule, entity: Entity) -> tuple[Period, str]:
         """The budget's period and its key."""
@@ -422,17 +441,16 @@ class _Memo:
         return found
 
     def steps(self, rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
-        """As `ladder` (the list is shared: callers never change it)."""
+        """As `ladder` (the list is shared: callers never change it).
+
+        Keyed by the amounts' identities, which outlive the call: cheaper than their values,
+        and equal amounts written differently (100 and 100.0, labelled apart) stay apart.
+        """
         memo_key: object
         if self._reads_entity(rule):
-            memo_key = (
-                id(rule),
-                _exact(budget),
-                _exact(entity.soft_budget),
-                _exact(entity.max_budget),
-            )
+            memo_key = (id(rule), id(budget), id(entity.soft_budget), id(entity.max_budget))
         else:
-            memo_key = (id(rule), _exact(budget))
+            memo_key = (id(rule), id(budget))
         steps = self._ladders.get(memo_key)
         if steps is None:
             steps = ladder(rule, entity, budget)
@@ -467,11 +485,6 @@ class _Memo:
             found = (status, _staleness(status, self.rules.stale_after, self.now))
             self._sources[name] = found
         return found
-
-
-def _exact(amount: Decimal | None) -> object:
-    """A cache key that tells apart equal amounts written differently (100 and 100.0)."""
-    return None if amount is None else (amount, amount.as_tuple().exponent)
 
 
 def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[Decision]:
@@ -617,10 +630,13 @@ def _measure(ctx: _Ctx) -> Measurement:
     entity, period, state = ctx.entity, ctx.period, ctx.state
     if entity.scope in (Scope.QUERY, Scope.DIMENSION):
         return Measurement(entity.spend, Basis.QUERY, period.start, complete=True)
+    daily = ctx.snapshot.daily
+    if not daily and (period.end is None or ctx.rule.period.kind == "litellm"):
+        # LiteLLM's counter is the period's spend: no history or reset to look up
+        return Measurement(entity.spend, Basis.LITELLM, period.start, complete=True)
     memory = state.resets.get(ctx.key) if state.resets else None
     reset_at = memory.at if memory is not None and memory.period == ctx.period_key else None
     ref = entity.ref
-    daily = ctx.snapshot.daily
     return period_spend(
         entity,
         period,
@@ -662,8 +678,10 @@ def _amount(
 
 
 def _current(steps: Sequence[Step], spend: Decimal) -> Step | None:
-    crossed = [s for s in steps if spend >= s.amount]
-    return crossed[-1] if crossed else None
+    for step in reversed(steps):
+        if spend >= step.amount:
+            return step
+    return None
 
 
 def _rank(step_id: str | None, steps: Sequence[Step]) -> float:
@@ -771,7 +789,7 @@ def _notify(
             note=f"{reason.value}, but no channel: set `notify:` on the rule or "
             "routing.default in the config",
         )
-    names = alert.entity.names if alert.entity is not None else frozenset()
+    names = alert.entity.names if alert.entity is not None else ()
     snooze = next(
         (s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now, names)), None
     )
