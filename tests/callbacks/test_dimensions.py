@@ -232,7 +232,7 @@ async def test_only_firing_team_global_and_dimension_alerts_are_attributed(
         id="hash-ci-bot",
         spend=Decimal(90),
         name="ci-bot",
-        names=frozenset({"ci-bot"}),
+        names=("ci-bot",),
         created_at=NOV,
     )
     decisions = run(

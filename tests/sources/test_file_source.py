@@ -70,7 +70,7 @@ def test_a_snapshot_survives_the_round_trip() -> None:
         id="t1",
         spend=Decimal("0.05384000000000001"),
         name="eng",
-        names=frozenset({"t1", "eng"}),
+        names=("t1", "eng"),
         max_budget=Decimal(5),
         budget_reset_at=datetime(2026, 12, 1, tzinfo=UTC),
         metadata=MappingProxyType({"cost_center": "cc-100", "weight": 0.5}),

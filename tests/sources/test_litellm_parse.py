@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.sources.fake_litellm import LITELLM
-from watchdog.model import Entity, Scope
+from watchdog.model import EMPTY, Entity, Scope
 from watchdog.sources import litellm_parse as parse
 
 
@@ -192,3 +192,53 @@ def test_masked_key_never_holds_more_than_four_characters(key_name: str, expecte
     assert entity is not None
     assert entity.masked_key == expected
     assert entity.scope is Scope.KEY
+
+
+def test_settled_keeps_the_known_entity_only_when_nothing_changed() -> None:
+    """`settled` answers last read's object for a row that says the same, else the new one."""
+    row = next(r for r in KEYS if r.get("team_id"))
+    parsed = parse.key(row)
+    assert parsed is not None
+    known = parse.join_team_names([parsed], [t for r in TEAMS if (t := parse.team(r))])[0]
+    assert known is not None
+    assert known.team_name is not None
+    again = parse.key(row)  # the key list carries no team alias: joined from the team list
+    assert again is not None
+    assert again.team_name is None
+    assert parse.settled(again, known) is known
+    assert parse.settled(again, None) is again
+    spent = parse.key({**row, "spend": float(row["spend"]) + 1})
+    assert spent is not None
+    assert parse.settled(spent, known) is spent
+    other_alias = parse.key({**row, "team_alias": "someone-else"})
+    assert other_alias is not None
+    assert parse.settled(other_alias, known) is other_alias
+
+
+def test_a_renamed_team_renames_its_keys_and_a_missing_team_leaves_them() -> None:
+    """The team list's alias wins over a key's; a team the list lacks leaves the key as is."""
+    key = parse.key({"token": "h1", "team_id": "t1", "team_alias": "old"})
+    assert key is not None
+    renamed = parse.team({"team_id": "t1", "team_alias": "new"})
+    assert renamed is not None
+    assert parse.join_team_names([key], [renamed])[0].team_name == "new"
+    assert parse.join_team_names([key], [])[0].team_name == "old"
+
+
+def test_repeated_values_are_shared_and_names_kept_once_in_order() -> None:
+    """Budgets and reset times many entities repeat are one object each; empty metadata is
+    the shared empty mapping; an entity's names are each listed once, id first."""
+    rows = [
+        {"team_id": f"t{i}", "max_budget": 100.0, "budget_reset_at": "2026-12-01T00:00:00Z"}
+        for i in range(3)
+    ]
+    teams = [t for r in rows if (t := parse.team(r))]
+    assert len({id(t.max_budget) for t in teams}) == 1
+    assert len({id(t.budget_reset_at) for t in teams}) == 1
+    assert all(t.metadata is EMPTY for t in teams)
+    same = parse.team({"team_id": "eng", "team_alias": "eng"})
+    assert same is not None
+    assert same.names == ("eng",)
+    both = parse.key({"token": "h", "key_alias": "ci", "key_name": "sk-...abcd"})
+    assert both is not None
+    assert both.names == ("h", "ci", "sk-...abcd")

@@ -320,3 +320,31 @@ def test_scopes_without_a_list_are_refused_at_load(tmp_path: Path) -> None:
         f"{path}:2:11: litellm.scopes: LiteLLM has no list for scope query; "
         "choose from key, team, user, customer, tag, global"
     )
+
+
+async def test_entities_that_did_not_change_are_last_reads_objects(
+    proxy: FakeLiteLLM, session: aiohttp.ClientSession
+) -> None:
+    """A second read keeps the first read's entity for what did not change (two snapshots
+    share one copy) and builds a new one for what did, with the new figures."""
+    settings = litellm_settings(proxy.url)
+    source = LiteLLMSource(settings, session=session, retry=FakeSleep().retry(settings.retries))
+    first = await source.read(rules=RuleSet(), now=NOW)
+    busy = proxy.data.keys[0]
+    busy["spend"] = float(busy["spend"]) + 1.5
+    proxy.data.teams[0]["team_alias"] = "renamed-team"
+    second = await source.read(rules=RuleSet(), now=NOW + timedelta(minutes=1))
+
+    keys_before, keys_after = first.entities[Scope.KEY], second.entities[Scope.KEY]
+    renamed = proxy.data.teams[0]["team_id"]
+    for token, key in keys_after.items():
+        if token == busy["token"]:
+            assert key is not keys_before[token]
+            assert key.spend == keys_before[token].spend + Decimal("1.5")
+        elif key.team_id == renamed:
+            assert key.team_name == "renamed-team"  # the team list's alias, not last read's
+        else:
+            assert key is keys_before[token]
+    assert any(k.team_id == renamed for k in keys_after.values())
+    users_before = first.entities[Scope.USER]
+    assert all(u is users_before[i] for i, u in second.entities[Scope.USER].items())

@@ -44,6 +44,8 @@ class LiteLLMSource:
         self._settings = settings
         self._session = SessionHolder(session)
         self._retry = retry or Retry(attempts=settings.retries)
+        self._known: Mapping[Scope, Mapping[str, Entity]] = {}
+        """What the last successful read built, reused for entities that did not change."""
 
     @property
     def name(self) -> str:
@@ -68,26 +70,33 @@ class LiteLLMSource:
                     parts[scope] = tg.create_task(readers[scope](), name=f"litellm:{scope}")
         except BaseExceptionGroup as group:
             raise first_error(group) from None
-        return _reading({scope: task.result() for scope, task in parts.items()}, now, api)
+        reading = _reading({scope: task.result() for scope, task in parts.items()}, now, api)
+        self._known = reading.entities
+        return reading
 
     async def aclose(self) -> None:
         await self._session.aclose()
 
     async def _keys(self, api: JsonApi) -> Part:
         keys = await self._pages(
-            api, parse.key, "/key/list", "keys", "size", return_full_object="true"
+            api, Scope.KEY, parse.key, "/key/list", "keys", "size", return_full_object="true"
         )
         return keys, None
 
     async def _teams(self, api: JsonApi) -> Part:
-        return await self._pages(api, parse.team, "/v2/team/list", "teams", "page_size"), None
+        return await self._pages(
+            api, Scope.TEAM, parse.team, "/v2/team/list", "teams", "page_size"
+        ), None
 
     async def _users(self, api: JsonApi) -> Part:
-        return await self._pages(api, parse.user, "/user/list", "users", "page_size"), None
+        return await self._pages(
+            api, Scope.USER, parse.user, "/user/list", "users", "page_size"
+        ), None
 
     async def _pages(
         self,
         api: JsonApi,
+        scope: Scope,
         build: Callable[[Row], Entity | None],
         path: str,
         field: str,
@@ -101,13 +110,15 @@ class LiteLLMSource:
         """
         query: dict[str, str | int] = {**params, size_param: self._settings.page_size}
         first = await api.get(path, {**query, "page": 1})
-        found = _built(first, path, field, build)
+        known = self._known.get(scope, {})
+        found = _built(first, path, field, build, known)
         pages = _page_count(first, path)
         del first  # the rows are entities now
         if pages > 1:
 
             async def page(n: int) -> list[Entity]:
-                return _built(await api.get(path, {**query, "page": n}), path, field, build)
+                body = await api.get(path, {**query, "page": n})
+                return _built(body, path, field, build, known)
 
             async with asyncio.TaskGroup() as tg:
                 rest = [
@@ -180,10 +191,17 @@ def _reading(parts: Mapping[Scope, Part], now: datetime, api: JsonApi) -> Readin
 
 
 def _built(
-    body: object, path: str, field: str, build: Callable[[Row], Entity | None]
+    body: object,
+    path: str,
+    field: str,
+    build: Callable[[Row], Entity | None],
+    known: Mapping[str, Entity],
 ) -> list[Entity]:
-    """The entities of one page (rows that are not entities are left out)."""
-    return [e for row in _rows(body, path, field) if (e := build(row))]
+    """The entities of one page (rows that are not entities are left out), each one the
+    last read's object when it has not changed."""
+    return [
+        parse.settled(e, known.get(e.id)) for row in _rows(body, path, field) if (e := build(row))
+    ]
 
 
 def _rows(body: object, path: str, field: str | None) -> Rows:

@@ -8,23 +8,34 @@ customers' budgets in their budget row, and three formats of `budget_reset_at`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from watchdog.model import DailySeries, Entity, Scope
+from watchdog.model import EMPTY, DailySeries, Entity, Scope
 from watchdog.money import ZERO, from_api
 
 GLOBAL_ID = "proxy"
+SHARED = 4096
+"""Distinct budgets and times kept as one object each: 100k entities share a few hundred budget
+amounts and reset times, and each repeat would otherwise cost a Decimal or datetime of its own."""
 
 
 def parse_time(value: object) -> datetime | None:
     """ISO-8601 with "Z", "+00:00" or micro-seconds; naive times are UTC. None if absent/bad."""
     if not isinstance(value, str) or not value.strip():
         return None
+    return _time(value)
+
+
+@lru_cache(maxsize=SHARED)
+def _time(value: str) -> datetime | None:
     text = value.strip().replace("Z", "+00:00")
     try:
         at = datetime.fromisoformat(text)
@@ -44,13 +55,22 @@ def _spend(value: object) -> Decimal:
 
 def _budget(value: object) -> Decimal | None:
     """A budget field: null means unlimited; LiteLLM never enforces a negative budget."""
+    return _shared_budget(value) if isinstance(value, int | float | str) else _own_budget(value)
+
+
+@lru_cache(maxsize=SHARED, typed=True)
+def _shared_budget(value: float | str) -> Decimal | None:
+    return _own_budget(value)
+
+
+def _own_budget(value: object) -> Decimal | None:
     amount = from_api(value)
     return amount if amount is not None and amount >= 0 else None
 
 
 def _meta(value: object) -> Mapping[str, Any]:
     """Metadata as plain JSON values (numbers read as Decimal go back to int/float)."""
-    return MappingProxyType(_plain(value)) if isinstance(value, dict) else MappingProxyType({})
+    return MappingProxyType(_plain(value)) if isinstance(value, dict) and value else EMPTY
 
 
 def _plain(value: Any) -> Any:
@@ -63,8 +83,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _names(*values: object) -> frozenset[str]:
-    return frozenset(str(v) for v in values if isinstance(v, str) and v)
+def _names(*values: object) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if isinstance(v, str) and v))
 
 
 def key(row: Mapping[str, Any]) -> Entity | None:
@@ -86,11 +106,11 @@ def key(row: Mapping[str, Any]) -> Entity | None:
         names=_names(token, alias, masked),
         max_budget=_budget(row.get("max_budget")),
         soft_budget=_budget(soft),
-        budget_duration=_text(row.get("budget_duration")),
+        budget_duration=_common(row.get("budget_duration")),
         budget_reset_at=parse_time(row.get("budget_reset_at")),
         blocked=bool(row.get("blocked")),
-        team_id=_text(row.get("team_id")),
-        team_name=_text(row.get("team_alias")),
+        team_id=_common(row.get("team_id")),
+        team_name=_common(row.get("team_alias")),
         masked_key=_mask(masked),
         metadata=_meta(row.get("metadata")),
         created_at=parse_time(row.get("created_at")),
@@ -111,7 +131,7 @@ def team(row: Mapping[str, Any]) -> Entity | None:
         names=_names(team_id, alias),
         max_budget=_budget(row.get("max_budget")),
         soft_budget=_budget(row.get("soft_budget")),
-        budget_duration=_text(row.get("budget_duration")),
+        budget_duration=_common(row.get("budget_duration")),
         budget_reset_at=parse_time(row.get("budget_reset_at")),
         blocked=bool(row.get("blocked")),
         metadata=_meta(row.get("metadata")),
@@ -134,9 +154,9 @@ def user(row: Mapping[str, Any]) -> Entity | None:
         name=alias or email or user_id,
         names=_names(user_id, email, alias),
         max_budget=_budget(row.get("max_budget")),
-        budget_duration=_text(row.get("budget_duration")),
+        budget_duration=_common(row.get("budget_duration")),
         budget_reset_at=parse_time(row.get("budget_reset_at")),
-        teams=frozenset(str(t) for t in teams if t),
+        teams=frozenset(sys.intern(str(t)) for t in teams if t),
         metadata=_meta(row.get("metadata")),
         created_at=parse_time(row.get("created_at")),
     )
@@ -158,7 +178,7 @@ def customer(row: Mapping[str, Any]) -> Entity | None:
         names=_names(customer_id, alias),
         max_budget=_budget(table.get("max_budget")),
         soft_budget=_budget(table.get("soft_budget")),
-        budget_duration=_text(table.get("budget_duration")),
+        budget_duration=_common(table.get("budget_duration")),
         budget_reset_at=parse_time(table.get("budget_reset_at")),
         blocked=bool(row.get("blocked")),
     )
@@ -212,17 +232,40 @@ def daily_window_start(today: date) -> date:
 
 
 def join_team_names(keys: Iterable[Entity], teams: Iterable[Entity]) -> list[Entity]:
-    """Give each key its team's alias (the key list only carries team_id)."""
-    aliases = {t.id: t.name for t in teams if t.name}
+    """Give each key its team's alias (the key list only carries team_id); a team the list
+    does not have leaves the key's team name as it was."""
+    aliases = {t.id: t.name for t in teams}
     out = []
     for k in keys:
-        name = k.team_name or (aliases.get(k.team_id) if k.team_id else None)
+        name = aliases.get(k.team_id, k.team_name) if k.team_id else k.team_name
         out.append(k if name == k.team_name else replace(k, team_name=name))
     return out
 
 
+_BUT_TEAM_NAME = attrgetter(*(f.name for f in fields(Entity) if f.name != "team_name"))
+
+
+def settled(new: Entity, known: Entity | None) -> Entity:
+    """`known` (what the last read built) when `new` says the same, else `new`.
+
+    Most entities do not change between two cycles; keeping last cycle's object for them
+    means two snapshots share one copy instead of holding two. A key read without its team's
+    alias matches a known key that has one (the alias is joined from the team list).
+    """
+    if known is None or known is new:
+        return new
+    if new.team_name is not None and new.team_name != known.team_name:
+        return new
+    return known if _BUT_TEAM_NAME(new) == _BUT_TEAM_NAME(known) else new
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _common(value: object) -> str | None:
+    """`_text` for values many entities repeat (team ids and names, durations): one copy."""
+    return sys.intern(value) if isinstance(value, str) and value else None
 
 
 def _mask(key_name: str | None) -> str | None:

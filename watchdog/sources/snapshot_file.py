@@ -101,7 +101,7 @@ def _entity(e: Entity) -> dict[str, Any]:
         "created_at": _iso(e.created_at),
     }
     out.update({k: v for k, v in optional.items() if v is not None})
-    extra = sorted(e.names - {e.id, e.name or ""})
+    extra = sorted(set(e.names) - {e.id, e.name or ""})
     if extra:
         out["names"] = extra
     if e.teams:
@@ -218,15 +218,15 @@ def _entity_from(scope: Scope, row: dict[str, Any], where: str) -> Entity:
     if "id" not in row:
         raise ValueError(f"{where}: missing field 'id'")
     entity_id = str(row["id"])
-    names = {entity_id, *map(str, row.get("names", []))}
+    names = [entity_id, *map(str, row.get("names", []))]
     if row.get("name"):
-        names.add(str(row["name"]))
+        names.append(str(row["name"]))
     return Entity(
         scope=scope,
         id=entity_id,
         spend=_decimal(row.get("spend", "0"), f"{where}.spend"),
         name=row.get("name"),
-        names=frozenset(names),
+        names=tuple(dict.fromkeys(names)),
         max_budget=_opt_decimal(row.get("max_budget"), f"{where}.max_budget"),
         soft_budget=_opt_decimal(row.get("soft_budget"), f"{where}.soft_budget"),
         budget_duration=row.get("budget_duration"),
