@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -37,6 +38,25 @@ log = logging.getLogger(__name__)
 
 RULES_SOURCE = "rules"
 PRUNE_EVERY = timedelta(hours=1)
+CLAIM_BATCH = 500
+"""Notices claimed (and their messages rendered) at a time."""
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block.
+
+    Evaluation makes no reference cycles, yet each collection triggered by its allocations
+    walks every object the daemon holds (a million at 100k entities): up to a quarter of the
+    evaluation's time. Its garbage is freed by reference counting as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def utcnow() -> datetime:
@@ -98,7 +118,8 @@ class Daemon:
             s.ok for n, s in snapshot.sources.items() if n != RULES_SOURCE
         )
         state = await self.store.load_state(now=started)
-        decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
+        with gc_paused():
+            decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
         changes = _not_blocking_what_resets(actions_of(decisions))
         done = await perform(changes, admin=rt.admin, rules=rt.rules, now=started)
         await self.store.record_actions([d.record for d in done])
@@ -108,17 +129,16 @@ class Daemon:
         )
         notices += [n for d in done for n in d.announcements]
         notices = await self._attribute(notices, snapshot, started)
-        claimed = await self.store.claim(notices, now=started)
+        claimed = await self._claim(notices, started)
         await self.store.record_bookkeeping(decisions, now=started)
         await self.store.record_samples(snapshot, now=started)
-        self._log_claims(claimed)
         if claimed:
             self.wake.set()
         await self._prune(started)
         report = Report(
             role="leader",
             decisions=decisions,
-            claimed=len(claimed),
+            claimed=claimed,
             changes=len(done),
             failed_sources=[n for n, s in snapshot.sources.items() if not s.ok],
         )
@@ -126,7 +146,7 @@ class Daemon:
             report,
             snapshot,
             notices,
-            claimed_count=len(claimed),
+            claimed_count=claimed,
             duration=(self.clock() - started).total_seconds(),
         )
         self.health.last_tick = self.clock()
@@ -339,6 +359,19 @@ class Daemon:
                 log.error("source %s failing: %s", name, status.error, extra={"source": name})
             elif previous is not None and not was_ok and status.ok:
                 log.info("source %s recovered", name, extra={"source": name})
+
+    async def _claim(self, notices: list[Decision], now: datetime) -> int:
+        """Claim the notices a batch at a time; how many this instance won.
+
+        A claim renders each message; in batches, the messages of one batch are alive at a
+        time rather than those of every notice of a first cycle over many budgets.
+        """
+        won = 0
+        for start in range(0, len(notices), CLAIM_BATCH):
+            claimed = await self.store.claim(notices[start : start + CLAIM_BATCH], now=now)
+            self._log_claims(claimed)
+            won += len(claimed)
+        return won
 
     def _log_claims(self, claimed: list[Outgoing]) -> None:
         for item in claimed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -18,6 +19,7 @@ SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL,
 """Reasons that hold back an alert that would otherwise go out now."""
 
 _BUDGET = ["rule", "scope", "entity"]
+LABELS = len(_BUDGET)
 _GAUGES = (
     ("watchdog_budget_spend_usd", "Spend in the current period."),
     ("watchdog_budget_limit_usd", "The budget for the current period."),
@@ -28,7 +30,8 @@ _GAUGES = (
         "Seconds until the budget runs out at the current pace (+Inf: not within this period).",
     ),
 )
-Reading = tuple[tuple[str, str, str], tuple[float | None, ...]]
+Reading = tuple[Any, ...]
+"""rule, scope, entity label, then one value (or None) per gauge: one tuple per budget."""
 
 
 class BudgetGauges(Collector):
@@ -43,7 +46,8 @@ class BudgetGauges(Collector):
 
     def update(self, decisions: Iterable[Decision], now: datetime) -> int:
         """Keep one reading per budget of this cycle; returns how many budgets."""
-        readings: dict[tuple[str, str, str], tuple[float | None, ...]] = {}
+        self._readings = []  # last cycle's go first: both at once would double their memory
+        readings: dict[tuple[str, str, str], Reading] = {}
         for d in decisions:
             a = d.alert
             labels = (a.rule, a.scope.value, a.label)
@@ -56,23 +60,24 @@ class BudgetGauges(Collector):
                     max((p.exhausts_at - now).total_seconds(), 0.0) if p.exhausts_at else math.inf
                 )
             readings[labels] = (
+                *labels,
                 float(a.spend),
                 float(a.budget) if a.budget is not None else None,
                 float(a.ratio or 0) if a.budget is not None else None,
                 float(p.projected) if p is not None and p.projected is not None else None,
                 left,
             )
-        self._readings = list(readings.items())
+        self._readings = list(readings.values())
         return len(self._readings)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         readings = self._readings
         for index, (name, text) in enumerate(_GAUGES):
             family = GaugeMetricFamily(name, text, labels=_BUDGET)
-            for labels, values in readings:
-                value = values[index]
+            for reading in readings:
+                value = reading[LABELS + index]
                 if value is not None:
-                    family.add_metric(labels, value)
+                    family.add_metric(reading[:LABELS], value)
             yield family
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,8 @@ import pytest
 
 from tests.builders import key, snap, team
 from watchdog import config
-from watchdog.daemon import Daemon
+from watchdog import daemon as daemon_module
+from watchdog.daemon import Daemon, gc_paused
 from watchdog.errors import DeliveryError, SourceError
 from watchdog.metrics import Metrics
 from watchdog.model import Entity
@@ -132,6 +134,47 @@ async def test_each_step_is_sent_once_per_channel_across_cycles_and_restarts(
         assert len(titles) == 2
         assert titles[0].startswith("Budget alert: team engineering at 52%")
         assert titles[1].startswith("Budget warning: team engineering at 82%")
+
+
+async def test_many_crossings_at_once_are_claimed_in_batches_each_once(
+    tmp_path: Path, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More notices than one claim batch: every one is claimed and sent once, and the next
+    cycle claims none of them again."""
+    monkeypatch.setattr(daemon_module, "CLAIM_BATCH", 3)
+    rules = RULES.replace("match: engineering", 'match: "*"')
+    harness = Harness(tmp_path, session, Clock(START), rules=rules)
+    teams = [team(4100, name=f"team-{n}") for n in range(5)]
+    daemon = await harness.start()
+    harness.source.set(teams)
+    report = await daemon.cycle()
+    await daemon.deliver()
+    assert report.claimed == 10  # 5 teams x 2 channels, in batches of 3
+    again = await daemon.cycle()
+    await daemon.deliver()
+    await daemon.store.aclose()
+    assert again.claimed == 0
+    for channel in ("eng", "finance"):
+        titles = harness.titles(channel)
+        assert len(titles) == 5
+        assert {t.split(" at ")[0] for t in titles} == {
+            f"Budget warning: team team-{n}" for n in range(5)
+        }
+
+
+def test_gc_paused_pauses_and_restores_the_collector() -> None:
+    """Inside the block no cyclic collection runs; after it the collector is as it was."""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left off by whoever turned it off
+    finally:
+        gc.enable()
 
 
 async def test_a_source_down_for_several_cycles_alerts_once_then_recovers(
