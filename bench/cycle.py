@@ -1,10 +1,11 @@
 """One full daemon cycle against a LiteLLM-shaped server, next to the naive way of reading.
 
 For each size: the LiteLLM stand-in (bench.litellm_server) runs in a process of its own; the
-daemon (bench.daemon_run, its own process too) runs two cycles with 10 rules and reports wall
-time, requests and resident memory; then the naive client asks /key/info once per key, as
-tools without paged lists do. Beyond `plan.naive_keys` keys the naive figures are extrapolated
-from the keys actually read (and marked so).
+daemon (bench.daemon_run, its own process too) runs two cycles with 10 rules, a tenth of the
+entities spending between them, and reports wall time, requests and resident memory; then the
+naive client asks /key/info once per key, as tools without paged lists do. Beyond
+`plan.naive_keys` keys the naive figures are extrapolated from the keys actually read (and
+marked so).
 
 `python -m bench.cycle [quick|full]` prints the table.
 """
@@ -45,7 +46,8 @@ async def measure(plan: Plan) -> Table:
             "time_ratio",
         ),
         notes=[
-            "cycle_s: the second cycle's wall time (the first also creates the store); requests",
+            "cycle_s: the second cycle's wall time (the first also creates the store; between",
+            "the two, 10% of entities spend); requests",
             "and mb_read as the server counted them for that cycle. daemon_rss_mb: peak resident",
             "memory of the whole daemon process. naive: one /key/info per key,",
             f"{NAIVE_CONCURRENCY} at a time (keys only: teams and users would add more);",

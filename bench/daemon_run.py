@@ -1,8 +1,10 @@
 """The whole daemon in a process of its own, `run --once` style, reporting time and memory.
 
-`python -m bench.daemon_run LITELLM_URL ENTITIES RULES WORKDIR CYCLES` writes a config (LiteLLM at
-the URL, the embedded SQLite store in WORKDIR, RULES synthetic budgets, notices to the console),
-runs CYCLES cycles each followed by a delivery round, and prints one JSON line: each cycle's
+`python -m bench.daemon_run LITELLM_URL ENTITIES RULES WORKDIR CYCLES [CHURN]` writes a config
+(LiteLLM at the URL, the embedded SQLite store in WORKDIR, RULES synthetic budgets, notices to
+the console), runs CYCLES cycles each followed by a delivery round (between two cycles the
+stand-in raises the spend of a CHURN share of entities, 0.1 unless given), and prints one JSON
+line: each cycle's
 wall and CPU seconds, budgets, notices, requests, and the process's resident memory (current
 and peak, VmRSS/VmHWM: the whole daemon, imports included).
 """
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
 
 from bench.litellm_server import MASTER_KEY
@@ -26,6 +29,8 @@ from bench.table import mb, peak_rss, rss
 from watchdog.service import open_daemon
 
 KEY_VARIABLE = "BENCH_LITELLM_KEY"
+CHURN = 0.1
+"""Share of entities whose spend changes between two cycles (a busy proxy's minute)."""
 
 
 def write_config(workdir: Path, *, url: str, rules: int, entities: int) -> Path:
@@ -48,10 +53,12 @@ def write_config(workdir: Path, *, url: str, rules: int, entities: int) -> Path:
     return path
 
 
-async def cycles(config: Path, count: int) -> dict[str, Any]:
+async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
     async with open_daemon(str(config), env={KEY_VARIABLE: MASTER_KEY}, configure_logs=False) as d:
-        for _ in range(count):
+        for n in range(count):
+            if n and churn:
+                await _churn(url, churn)
             wall, cpu = time.perf_counter(), time.process_time()
             report = await d.cycle()
             cycle_wall = time.perf_counter() - wall
@@ -75,10 +82,21 @@ async def cycles(config: Path, count: int) -> dict[str, Any]:
     return {"cycles": out, "rss_mb": mb(rss()), "peak_rss_mb": mb(peak_rss())}
 
 
+async def _churn(url: str, share: float) -> None:
+    params = {"share": str(share)}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/bench/churn", params=params) as response,
+    ):
+        response.raise_for_status()
+
+
 def main() -> None:
     url, entities, rules, workdir, count = sys.argv[1:6]
+    churn = float(sys.argv[6]) if len(sys.argv) > 6 else CHURN
     config = write_config(Path(workdir), url=url, rules=int(rules), entities=int(entities))
-    print(json.dumps(asyncio.run(cycles(config, int(count)))), flush=True)
+    result = asyncio.run(cycles(config, int(count), url=url, churn=churn))
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

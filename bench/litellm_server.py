@@ -13,6 +13,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ class LiteLLMServer:
         self.bytes = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
+        self._churns = 0
 
     def set_spend(self, alias: str, spend: float) -> None:
         """Change a key's spend; the next read of the lists shows it."""
@@ -61,6 +63,7 @@ class LiteLLMServer:
         for path, handler in routes.items():
             app.router.add_get(path, handler)
         app.router.add_post("/bench/reset", self._reset)
+        app.router.add_post("/bench/churn", self._churn)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -127,6 +130,19 @@ class LiteLLMServer:
     async def _stats(self, request: web.Request) -> web.Response:
         del request
         return web.json_response({"requests": self.requests, "bytes": self.bytes})
+
+    async def _churn(self, request: web.Request) -> web.Response:
+        """Raise the spend of a share (`?share=0.1`) of keys, teams and users, as traffic
+        between two polls does; the rest read exactly as before."""
+        share = float(request.query.get("share", "0.1"))
+        self._churns += 1
+        rng = random.Random(self._churns)
+        changed = 0
+        for rows in (self.pop.keys, self.pop.teams, self.pop.users):
+            for row in rng.sample(rows, int(len(rows) * share)):
+                row["spend"] = float(row["spend"]) + rng.uniform(0.01, 2.0)
+                changed += 1
+        return web.json_response({"changed": changed})
 
     async def _reset(self, request: web.Request) -> web.Response:
         del request
