@@ -13,8 +13,10 @@ from tests.builders import NOW, snap, team
 from tests.store.backends import Backend
 from tests.store.cases import crossings, held_back, notice, period_ending
 from watchdog.evaluate import Reason
+from watchdog.measure import growth
 from watchdog.model import Entity, EntityRef, Sample, Scope, Snapshot, Snooze, SourceStatus
 from watchdog.store import ActionRecord, Store, StoreOptions
+from watchdog.store.history import DENSE, thin
 
 ENGINEERING = EntityRef(Scope.TEAM, "id-engineering")
 
@@ -159,3 +161,67 @@ async def test_pruning_twice_removes_nothing_more(store: Store) -> None:
     second = await store.prune(now=later)
     assert first["notices"] == 2
     assert set(second.values()) == {0}
+
+
+def _day_of_readings(start: datetime, spends: list[str]) -> tuple[Sample, ...]:
+    """One reading every 5 minutes from `start`."""
+    return tuple(Sample(start + timedelta(minutes=5 * i), Decimal(s)) for i, s in enumerate(spends))
+
+
+def test_thinning_keeps_each_hours_last_reading_and_both_sides_of_a_reset() -> None:
+    """Old readings thin to the last of each UTC hour; a reset keeps its peak and the reading
+    after it; growth between kept readings, and the reading before each hour, are unchanged."""
+    start = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    spends = [str(i) for i in range(1, 13)]  # 10:00-10:55, rising
+    spends += ["13", "14", "15", "0.5", "1", "2"] + [str(3 + i) for i in range(6)]  # reset 11:15
+    readings = _day_of_readings(start, spends)
+    until = start + timedelta(hours=2)
+    thinned = thin(readings, None, until)
+    assert [(s.at.strftime("%H:%M"), str(s.spend)) for s in thinned] == [
+        ("10:55", "12"),
+        ("11:10", "15"),
+        ("11:15", "0.5"),
+        ("11:55", "8"),
+    ]
+    assert growth(readings[0].spend, readings[1:]) == growth(readings[0].spend, thinned)
+    assert thin(thinned, None, until) == thinned  # thinning twice changes nothing
+
+
+def test_thinning_leaves_recent_readings_and_earlier_passes_alone() -> None:
+    """Only readings in [since, until) are thinned."""
+    start = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    readings = _day_of_readings(start, [str(i) for i in range(1, 37)])  # 10:00-12:55
+    since, until = start + timedelta(hours=1), start + timedelta(hours=2)
+    thinned = thin(readings, since, until)
+    assert thinned[:12] == readings[:12]  # 10:xx: before `since`
+    assert thinned[12] == readings[23]  # 11:xx: only 11:55
+    assert thinned[13:] == readings[24:]  # 12:xx: from `until`
+
+
+async def test_old_readings_are_thinned_in_memory_and_in_the_store(backend: Backend) -> None:
+    """A counter read every 5 minutes keeps every reading of the last two days, and before
+    that the last of each hour and both sides of a reset: in what the core reads and, after
+    pruning, in the database."""
+    store = await backend.open()
+    old = NOW - DENSE - timedelta(hours=6)
+    try:
+        for i in range(48):  # four hours of readings ending two hours before DENSE
+            spend = Decimal(10 + i) if i < 20 else Decimal("0.5") + (i - 20)  # reset at i=20
+            at = old + timedelta(minutes=5 * i)
+            await store.record_samples(snap(team(str(spend)), at=at), now=at)
+        recent = NOW - timedelta(hours=1)
+        await store.record_samples(snap(team("100"), at=recent), now=recent)
+        history = (await store.load_state(now=NOW)).history[ENGINEERING]
+        counts = await store.prune(now=NOW)
+    finally:
+        await store.aclose()
+    kept = [11, 19, 20, 23, 35, 47]  # each hour's last; the peak before the reset, the one after
+    assert [s.at for s in history] == [*(old + timedelta(minutes=5 * i) for i in kept), recent]
+    assert [str(s.spend) for s in history] == ["21", "29", "0.5", "3.5", "15.5", "27.5", "100"]
+    assert counts["samples_thinned"] == 48 - len(kept)
+    reopened = await backend.open()
+    try:
+        stored = (await reopened.load_state(now=NOW)).history[ENGINEERING]
+    finally:
+        await reopened.aclose()
+    assert stored == history

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from watchdog.model import EntityRef, LedgerState, Sample, Scope, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import Query, finish_row
+from watchdog.store.history import DENSE, THIN_SPAN
 from watchdog.store.postgres_sql import count_rows
 from watchdog.store.rows import LOAD_MARGIN, Bookkeeping, DecisionKey, build_state, clip
 
@@ -176,6 +177,25 @@ _PRUNE_SAMPLES = (
 )
 
 
+_THIN_SAMPLES = """
+DELETE FROM samples d USING (
+  SELECT s.scope, s.entity, s.at, s.spend, nx.at AS next_at, nx.spend AS next_spend,
+    pv.spend AS prev_spend
+  FROM samples s
+  LEFT JOIN LATERAL (SELECT n.at, n.spend FROM samples n WHERE n.scope = s.scope
+    AND n.entity = s.entity AND n.at > s.at ORDER BY n.at LIMIT 1) nx ON true
+  LEFT JOIN LATERAL (SELECT p.spend FROM samples p WHERE p.scope = s.scope
+    AND p.entity = s.entity AND p.at < s.at ORDER BY p.at DESC LIMIT 1) pv ON true
+  WHERE s.at >= $1 AND s.at < $2
+) c
+WHERE d.scope = c.scope AND d.entity = c.entity AND d.at = c.at AND c.next_at IS NOT NULL
+  AND date_trunc('hour', c.at AT TIME ZONE 'UTC') = date_trunc('hour', c.next_at AT TIME ZONE 'UTC')
+  AND c.next_spend >= c.spend AND (c.prev_spend IS NULL OR c.spend >= c.prev_spend)
+"""
+"""Readings in a range that `history.thin` would drop: not the last of their UTC hour, and on
+neither side of a counter reset."""
+
+
 async def prune(conn: Conn, now: datetime, options: StoreOptions) -> dict[str, int]:
     """Delete what is past retention; each entity keeps its newest sample before the cutoff."""
     counts = {}
@@ -184,6 +204,8 @@ async def prune(conn: Conn, now: datetime, options: StoreOptions) -> dict[str, i
         counts[name] = count_rows(await conn.execute(statement, *args))
     samples_cutoff = now - options.history_retention
     counts["samples"] = count_rows(await conn.execute(_PRUNE_SAMPLES, samples_cutoff))
+    thinned = await conn.execute(_THIN_SAMPLES, now - DENSE - THIN_SPAN, now - DENSE)
+    counts["samples_thinned"] = count_rows(thinned)
     return counts
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from watchdog.model import EntityRef, LedgerState, Sample, Scope, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import MONEY_COLUMNS, TIME_COLUMNS, Query, finish_row
+from watchdog.store.history import DENSE, THIN_SPAN
 from watchdog.store.rows import LOAD_MARGIN, Bookkeeping, DecisionKey, build_state, clip
 from watchdog.store.sqlite_sql import dt, money, opt_decimal, ts, write
 
@@ -165,6 +166,26 @@ def add_snooze(conn: sqlite3.Connection, snooze: Snooze) -> None:
         )
 
 
+_THIN_SAMPLES = """
+DELETE FROM samples WHERE rowid IN (
+  SELECT id FROM (
+    SELECT s.rowid AS id, s.at AS at, CAST(s.spend AS REAL) AS spend,
+      (SELECT n.at FROM samples n WHERE n.scope = s.scope AND n.entity = s.entity
+        AND n.at > s.at ORDER BY n.at LIMIT 1) AS next_at,
+      (SELECT CAST(n.spend AS REAL) FROM samples n WHERE n.scope = s.scope
+        AND n.entity = s.entity AND n.at > s.at ORDER BY n.at LIMIT 1) AS next_spend,
+      (SELECT CAST(p.spend AS REAL) FROM samples p WHERE p.scope = s.scope
+        AND p.entity = s.entity AND p.at < s.at ORDER BY p.at DESC LIMIT 1) AS prev_spend
+    FROM samples s WHERE s.at >= ? AND s.at < ?
+  )
+  WHERE next_at IS NOT NULL AND substr(at, 1, 13) = substr(next_at, 1, 13)
+    AND next_spend >= spend AND (prev_spend IS NULL OR spend >= prev_spend)
+)
+"""
+"""Readings in a range that `history.thin` would drop: not the last of their UTC hour, and on
+neither side of a counter reset."""
+
+
 def prune(conn: sqlite3.Connection, now: datetime, options: StoreOptions) -> dict[str, int]:
     cutoff = ts(now - options.retention)
     samples_cutoff = ts(now - options.history_retention)
@@ -190,6 +211,7 @@ def prune(conn: sqlite3.Connection, now: datetime, options: StoreOptions) -> dic
             ),
             (samples_cutoff, samples_cutoff),
         ),
+        "samples_thinned": (_THIN_SAMPLES, (ts(now - DENSE - THIN_SPAN), ts(now - DENSE))),
     }
     with write(conn):
         return {name: conn.execute(q, args).rowcount for name, (q, args) in statements_.items()}
