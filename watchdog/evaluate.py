@@ -284,10 +284,9 @@ def _by_id(entity: Entity) -> str:
 
 
 def _chosen(rule: Rule, pool: Iterable[Entity]) -> list[Entity]:
-    """The entities of `pool`, in its order, that the rule's match, exclude and team pick."""
+    """The entities of `pool`, in its order, that the rule's match and exclude pick."""
     patterns = [p.casefold() for p in rule.match]
     excludes = [p.casefold() for p in rule.exclude]
-    team = rule.team.casefold() if rule.team else None
     everything = "*" in patterns  # matches whatever the names: no need to compute them
     chosen = []
     for entity in pool:
@@ -297,12 +296,6 @@ def _chosen(rule: Rule, pool: Iterable[Entity]) -> list[Entity]:
                 continue
             if excludes and _matches(names, excludes):
                 continue
-        if (
-            team is not None
-            and team != (entity.team_id or "").casefold()
-            and team != (entity.team_name or "").casefold()
-        ):
-            continue
         chosen.append(entity)
     return chosen
 
@@ -409,18 +402,18 @@ class _Memo:
         return _chosen(rule, pool)
 
     def _team(self, scope: Scope, pool: list[Entity]) -> dict[str, list[Entity]]:
-        """A scope's entities by team id and by team name (casefolded), in pool order: rules
-        for one team read their few entities rather than testing every entity of the scope."""
+        """A scope's entities by the id and the alias (casefolded) of each team they belong
+        to, in pool order: a key's team, or every team of a user. Rules for one team read
+        their few entities rather than testing every entity of the scope."""
         index = self._teams.get(scope)
         if index is None:
             index = {}
+            aliases = {t.id: t.name for t in self.snapshot.of(Scope.TEAM).values() if t.name}
             for entity in pool:
-                for team in {
-                    (entity.team_id or "").casefold(),
-                    (entity.team_name or "").casefold(),
-                }:
-                    if team:
-                        index.setdefault(team, []).append(entity)
+                teams = {entity.team_id, entity.team_name, *entity.teams}
+                teams.update(aliases.get(t) for t in entity.teams)
+                for team in {t.casefold() for t in teams if t}:
+                    index.setdefault(team, []).append(entity)
             self._teams[scope] = index
         return index
 

@@ -587,3 +587,33 @@ def test_a_snooze_names_its_entity_as_people_do(entity: EntityRef, snoozed: bool
     snooze = Snooze(until=NOW + timedelta(hours=1), reason="incident", entity=entity)
     decisions = run(rules(rule(**LADDER)), snap(team(2600)), LedgerState(snoozes=(snooze,)))
     assert (Reason.SNOOZED in reasons(decisions)) is snoozed
+
+
+@pytest.mark.parametrize("team_named", ["id-engineering", "Engineering"])
+def test_a_team_rule_covers_the_team_s_keys_and_members_by_id_or_alias(team_named: str) -> None:
+    """`team:` picks keys of that team and users who belong to it, named by id or alias."""
+    engineering = team(0, name="engineering")
+    members = [
+        key(10, alias="eng-bot", team_name="engineering"),
+        key(10, alias="ads-bot", team_name="ads"),
+    ]
+    users = [
+        Entity(Scope.USER, "u-ann", Decimal(10), names=("u-ann",), teams=frozenset({"id-ads"})),
+        Entity(
+            Scope.USER,
+            "u-bob",
+            Decimal(10),
+            names=("u-bob",),
+            teams=frozenset({"id-ads", "id-engineering"}),
+        ),
+    ]
+    picked = {}
+    for scope in ("key", "user"):
+        budget = rule(name=f"{scope}s", scope=scope, match="*", team=team_named, amount=100)
+        found = evaluate(rules(budget), snap(engineering, *members, *users), LedgerState(), NOW)
+        explained = evaluate(
+            rules(budget), snap(engineering, *members, *users), LedgerState(), NOW, explain=True
+        )
+        assert found == []
+        picked[scope] = sorted(d.alert.entity_id for d in explained)
+    assert picked == {"key": ["hash-eng-bot"], "user": ["u-bob"]}
