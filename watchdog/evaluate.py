@@ -434,16 +434,17 @@ class _Memo:
         return found
 
     def steps(self, rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
-        """As `ladder` (the list is shared: callers never change it).
-
-        Keyed by the amounts' identities, which outlive the call: cheaper than their values,
-        and equal amounts written differently (100 and 100.0, labelled apart) stay apart.
-        """
+        """As `ladder` (the list is shared: callers never change it)."""
         memo_key: object
         if self._reads_entity(rule):
-            memo_key = (id(rule), id(budget), id(entity.soft_budget), id(entity.max_budget))
+            memo_key = (
+                id(rule),
+                _exact(budget),
+                _exact(entity.soft_budget),
+                _exact(entity.max_budget),
+            )
         else:
-            memo_key = (id(rule), id(budget))
+            memo_key = (id(rule), _exact(budget))
         steps = self._ladders.get(memo_key)
         if steps is None:
             steps = ladder(rule, entity, budget)
@@ -668,6 +669,11 @@ def _amount(
     if threshold.kind == "litellm":
         return entity.soft_budget if kind is StepKind.SOFT else entity.max_budget
     return None if budget is None else budget * threshold.value
+
+
+def _exact(amount: Decimal | None) -> object:
+    """A cache key that tells apart equal amounts written differently (100 and 100.0)."""
+    return None if amount is None else (amount, amount.as_tuple().exponent)
 
 
 def _current(steps: Sequence[Step], spend: Decimal) -> Step | None:

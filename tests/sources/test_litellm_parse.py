@@ -225,15 +225,20 @@ def test_a_renamed_team_renames_its_keys_and_a_missing_team_leaves_them() -> Non
     assert parse.join_team_names([key], [])[0].team_name == "old"
 
 
-def test_repeated_values_are_shared_and_names_kept_once_in_order() -> None:
+@pytest.mark.parametrize("budget", [100.0, Decimal("100.0")], ids=["float", "as JsonApi reads"])
+def test_repeated_values_are_shared_and_names_kept_once_in_order(budget: object) -> None:
     """Budgets and reset times many entities repeat are one object each; empty metadata is
     the shared empty mapping; an entity's names are each listed once, id first."""
     rows = [
-        {"team_id": f"t{i}", "max_budget": 100.0, "budget_reset_at": "2026-12-01T00:00:00Z"}
+        {"team_id": f"t{i}", "max_budget": budget, "budget_reset_at": "2026-12-01T00:00:00Z"}
         for i in range(3)
     ]
     teams = [t for r in rows if (t := parse.team(r))]
     assert len({id(t.max_budget) for t in teams}) == 1
+    assert str(teams[0].max_budget) == "100.0"  # as written
+    hundred = parse.team({"team_id": "h", "max_budget": Decimal(100)})
+    assert hundred is not None
+    assert str(hundred.max_budget) == "100"  # an equal amount written otherwise stays apart
     assert len({id(t.budget_reset_at) for t in teams}) == 1
     assert all(t.metadata is EMPTY for t in teams)
     same = parse.team({"team_id": "eng", "team_alias": "eng"})

@@ -55,7 +55,16 @@ def _spend(value: object) -> Decimal:
 
 def _budget(value: object) -> Decimal | None:
     """A budget field: null means unlimited; LiteLLM never enforces a negative budget."""
-    return _shared_budget(value) if isinstance(value, int | float | str) else _own_budget(value)
+    if isinstance(value, Decimal):  # how JsonApi reads JSON numbers
+        return _shared_exact(str(value))  # the text keeps 100 and 100.0 apart
+    if isinstance(value, int | float | str):
+        return _shared_budget(value)
+    return _own_budget(value)
+
+
+@lru_cache(maxsize=SHARED)
+def _shared_exact(text: str) -> Decimal | None:
+    return _own_budget(Decimal(text))
 
 
 @lru_cache(maxsize=SHARED, typed=True)
