@@ -593,7 +593,7 @@ def _under(
         entity=entity,
         description=rule.description,
         data_as_of=_as_of(source),
-        detail=f"next: {_describe(nxt)}" if nxt else "",
+        detail=_next(nxt) if nxt else "",
     )
     yield Decision(Reason.UNDER, Action.NONE, alert)
 
@@ -865,6 +865,12 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
 
 
 _PRIORITY_NAMES = frozenset(k.value for k in _PRIORITY)
+
+
+@lru_cache(maxsize=4096)
+def _next(step: Step) -> str:
+    """An idle budget's detail: one string for every budget below the same step."""
+    return f"next: {_describe(step)}"
 
 
 @lru_cache(maxsize=4096)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,11 +43,35 @@ def top_rows(decisions: Iterable[Decision], limit: int) -> tuple[list[Row], int]
     """The `limit` most used budgets, most used first, and how many budgets there are.
 
     Only the rows shown are built: with 100k budgets, building every row would cost seconds
-    on each status page view.
+    on each status page view. The decisions of one budget are adjacent, as `evaluate` returns
+    them, so budgets are taken one at a time and only the `limit` most used are held.
     """
-    groups = _groups(decisions)
-    chosen = heapq.nlargest(limit, groups, key=_usage)
-    return [_row(group) for group in chosen], len(groups)
+    best: list[tuple[float, int, list[Decision]]] = []
+    count = 0
+    for count, group in enumerate(_runs(decisions), start=1):
+        entry = (_usage(group), -count, group)  # on a tie, the earlier budget first
+        if len(best) < limit:
+            heapq.heappush(best, entry)
+        elif limit and entry > best[0]:
+            heapq.heapreplace(best, entry)
+    chosen = [group for _, _, group in sorted(best, reverse=True)]
+    return [_row(group) for group in chosen], count
+
+
+def _runs(decisions: Iterable[Decision]) -> Iterator[list[Decision]]:
+    """Decisions in runs of one budget each."""
+    run: list[Decision] = []
+    key: tuple[str, str, str] | None = None
+    for decision in decisions:
+        a = decision.alert
+        here = (a.rule, a.scope.value, a.entity_id)
+        if here != key and run:
+            yield run
+            run = []
+        key = here
+        run.append(decision)
+    if run:
+        yield run
 
 
 def _groups(decisions: Iterable[Decision]) -> list[list[Decision]]:
