@@ -484,9 +484,6 @@ class _Memo:
 def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[Decision]:
     """The decisions about one budget; with `explain`, an UNDER row when there are none."""
     period, period_key = memo.period(rule, entity)
-    channels = memo.route(rule, entity) or ("",)
-    state, now = memo.state, memo.now
-    ctx = _Ctx(memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels)
     source, stale = memo.source(entity.source)
 
     def alert(**measured: Any) -> Alert:
@@ -506,16 +503,19 @@ def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[D
 
     if stale:
         return [Decision(Reason.STALE, Action.NONE, alert(), note=stale)]
-    measurement = _measure(ctx)
     given = rule.amount if rule.amount is not None else entity.max_budget
     budget = None if given is not None and given <= 0 else given
     steps = memo.steps(rule, entity, budget)
-    if not steps:
-        if _names_entities(rule):  # a wildcard rule simply skips entities without a budget
-            base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
-            note = "the entity has no max_budget in LiteLLM and the rule sets no amount"
-            return [Decision(Reason.NO_BUDGET, Action.NONE, base, note=note)]
-        return []
+    if not steps and not _names_entities(rule):
+        return []  # a wildcard rule simply skips entities without a budget
+    channels = memo.route(rule, entity) or ("",)
+    state, now = memo.state, memo.now
+    ctx = _Ctx(memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels)
+    measurement = _measure(ctx)
+    if not steps:  # the rule names this entity, which has no budget
+        base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
+        note = "the entity has no max_budget in LiteLLM and the rule sets no amount"
+        return [Decision(Reason.NO_BUDGET, Action.NONE, base, note=note)]
     current = _current(steps, measurement.spend)
     projection = _project(ctx, budget, measurement) if rule.forecast is not None else None
     found: list[Decision] = []
@@ -537,7 +537,9 @@ def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[D
             steps = memo.steps(rule, entity, given)
             if rule.forecast is not None:
                 projection = _project(ctx, given, measurement)
-        found.extend(_under(ctx, given, measurement, steps, projection, source))
+        idle = _under(ctx, given, measurement, steps, projection, source)
+        if idle is not None:
+            found.append(idle)
     return found
 
 
@@ -570,12 +572,16 @@ def _under(
     steps: Sequence[Step],
     projection: Projection | None,
     source: SourceStatus | None,
-) -> Iterator[Decision]:
+) -> Decision | None:
     """A budget with nothing to do, for previews: where it stands and its next step."""
     if not steps:
-        return
-    rule, entity = ctx.rule, ctx.entity
-    nxt = next((s for s in steps if measurement.spend < s.amount), None)
+        return None
+    rule, entity, spend = ctx.rule, ctx.entity, measurement.spend
+    nxt = None
+    for step in steps:
+        if spend < step.amount:
+            nxt = step
+            break
     alert = Alert(
         rule=rule.name,
         scope=entity.scope,
@@ -595,7 +601,7 @@ def _under(
         data_as_of=_as_of(source),
         detail=_next(nxt) if nxt else "",
     )
-    yield Decision(Reason.UNDER, Action.NONE, alert)
+    return Decision(Reason.UNDER, Action.NONE, alert)
 
 
 def _project(ctx: _Ctx, budget: Decimal | None, measurement: Measurement) -> Projection:
