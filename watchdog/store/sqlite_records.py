@@ -145,7 +145,7 @@ def add_samples(conn: sqlite3.Connection, rows: Sequence[tuple[EntityRef, Sample
         conn.executemany(
             "INSERT INTO samples (scope, entity, at, spend) VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            [(ref.scope.value, ref.id, ts(s.at), str(s.spend)) for ref, s in rows],
+            ((ref.scope.value, ref.id, ts(s.at), str(s.spend)) for ref, s in rows),
         )
 
 
