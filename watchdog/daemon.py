@@ -118,6 +118,7 @@ class Daemon:
             s.ok for n, s in snapshot.sources.items() if n != RULES_SOURCE
         )
         state = await self.store.load_state(now=started)
+        self.metrics.history_readings.set(sum(map(len, state.history.values())))
         with gc_paused():
             decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
         changes = _not_blocking_what_resets(actions_of(decisions))

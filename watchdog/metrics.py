@@ -137,6 +137,11 @@ class Metrics:
         self.leader = Gauge(
             "watchdog_leader", "1 on the replica that evaluates and sends.", registry=r
         )
+        self.history_readings = Gauge(
+            "watchdog_history_readings",
+            "Spend readings held in memory for forecasts and period baselines.",
+            registry=r,
+        )
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

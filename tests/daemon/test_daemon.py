@@ -381,6 +381,16 @@ async def test_metrics_describe_budgets_sources_and_deliveries(harness: Harness)
     assert 'watchdog_source_up{source="litellm"} 1.0' in text
 
 
+async def test_metrics_count_the_spend_readings_in_memory(harness: Harness) -> None:
+    """The history gauge counts the readings the cycle read: none at first, then one each."""
+    daemon = await harness.start()
+    await _step(daemon, 2600, h=harness)
+    assert "watchdog_history_readings 0.0" in daemon.metrics.text().decode()
+    await _step(daemon, 2700, h=harness)
+    await daemon.store.aclose()
+    assert "watchdog_history_readings 1.0" in daemon.metrics.text().decode()
+
+
 async def test_the_config_builds_a_working_runtime(harness: Harness) -> None:
     """reload.build turns the files into channels, sources and rules."""
     runtime = await build(str(harness.config_file), session=harness.session, now=START, env={})
