@@ -101,6 +101,8 @@ async def test_a_hundred_thousand_entities_are_sampled_in_one_cycle(backend: Bac
         await reopened.aclose()
     assert len(history) == count
     assert history[EntityRef(Scope.KEY, "hash-99999")] == (Sample(NOW, Decimal("999.990001")),)
+    # read back, the cycle's readings share one instant, as they did when written
+    assert len({id(samples[0].at) for samples in history.values()}) == 1
 
 
 async def test_pruning_keeps_each_entity_s_baseline_sample(backend: Backend) -> None:

@@ -9,12 +9,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from watchdog.model import EntityRef, LedgerState, Sample, Scope, Snooze
+from watchdog.model import EntityRef, LedgerState, Sample, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import Query, finish_row
 from watchdog.store.history import DENSE, THIN_SPAN
 from watchdog.store.postgres_sql import count_rows
-from watchdog.store.rows import LOAD_MARGIN, Bookkeeping, DecisionKey, build_state, clip
+from watchdog.store.rows import (
+    LOAD_MARGIN,
+    Bookkeeping,
+    DecisionKey,
+    build_state,
+    clip,
+    readings,
+)
 
 if TYPE_CHECKING:
     from watchdog.store.postgres_sql import Conn
@@ -131,7 +138,11 @@ async def samples(conn: Conn) -> list[tuple[EntityRef, Sample]]:
     rows = await conn.fetch(
         "SELECT scope, entity, at, spend FROM samples ORDER BY scope, entity, at"
     )
-    return [(EntityRef(Scope(r[0]), r[1]), Sample(r[2], r[3])) for r in rows]
+    return readings(((r[0], r[1], r[2], r[3]) for r in rows), _as_read)
+
+
+def _as_read(at: datetime) -> datetime:
+    return at
 
 
 async def add_samples(conn: Conn, rows: Sequence[tuple[EntityRef, Sample]]) -> None:

@@ -5,11 +5,12 @@ The SQL differs per backend; what goes into it and what comes out does not, so i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from watchdog.evaluate import Action, Decision, Reason, forecast_memory
 from watchdog.model import (
@@ -28,6 +29,28 @@ from watchdog.model import (
 from watchdog.render import Message, render
 from watchdog.store import ACTION_KINDS, ActionRecord
 from watchdog.store.codec import encode_message
+
+_At = TypeVar("_At")
+
+
+def readings(
+    rows: Iterable[tuple[str, str, _At, Decimal]], instant: Callable[[_At], datetime]
+) -> list[tuple[EntityRef, Sample]]:
+    """Stored spend readings (scope, entity, at, spend), ordered by entity, as the history
+    loads them. The readings of one cycle share one instant and the rows of one entity one
+    reference, so a restarted daemon holds its history in the memory it took while written."""
+    instants: dict[_At, datetime] = {}
+    out: list[tuple[EntityRef, Sample]] = []
+    ref: EntityRef | None = None
+    for scope, entity, at, spend in rows:
+        if ref is None or ref.id != entity or ref.scope.value != scope:
+            ref = EntityRef(Scope(scope), entity)
+        when = instants.get(at)
+        if when is None:
+            when = instants[at] = instant(at)
+        out.append((ref, Sample(when, spend)))
+    return out
+
 
 LOAD_MARGIN = timedelta(days=1)
 """Threads of a period that ended less than this long ago still load (late readings, skew)."""

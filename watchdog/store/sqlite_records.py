@@ -11,11 +11,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from watchdog.model import EntityRef, LedgerState, Sample, Scope, Snooze
+from watchdog.model import EntityRef, LedgerState, Sample, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import MONEY_COLUMNS, TIME_COLUMNS, Query, finish_row
 from watchdog.store.history import DENSE, THIN_SPAN
-from watchdog.store.rows import LOAD_MARGIN, Bookkeeping, DecisionKey, build_state, clip
+from watchdog.store.rows import (
+    LOAD_MARGIN,
+    Bookkeeping,
+    DecisionKey,
+    build_state,
+    clip,
+    readings,
+)
 from watchdog.store.sqlite_sql import dt, money, opt_decimal, ts, write
 
 # Bookkeeping ---------------------------------------------------------------------------------
@@ -137,7 +144,7 @@ def record_actions(conn: sqlite3.Connection, records: Sequence[ActionRecord]) ->
 
 def samples(conn: sqlite3.Connection) -> list[tuple[EntityRef, Sample]]:
     rows = conn.execute("SELECT scope, entity, at, spend FROM samples ORDER BY scope, entity, at")
-    return [(EntityRef(Scope(s), e), Sample(dt(at), Decimal(v))) for s, e, at, v in rows]
+    return readings(((s, e, at, Decimal(v)) for s, e, at, v in rows), dt)
 
 
 def add_samples(conn: sqlite3.Connection, rows: Sequence[tuple[EntityRef, Sample]]) -> None:
