@@ -118,13 +118,8 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
-    settings = None
     path = config.config_path(args.config)
-    if path or args.config:
-        try:
-            settings = config.load(path)
-        except InputError as exc:
-            problems.extend(exc.problems)
+    settings = _check_settings(path, args, problems)
     litellm_path = args.litellm_config or (settings.litellm_config if settings else None)
     derived = litellm_config.load(litellm_path) if litellm_path else None
     paths = _check_paths(args.paths, settings, litellm=derived is not None)
@@ -137,6 +132,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if derived is not None:
         problems.extend(derived.errors)
         ruleset, settings, notes = _with_litellm(ruleset, derived, settings, problems)
+        if settings is not None:
+            problems.extend(config.routing_problems(settings, path))
     if ruleset is not None and settings is not None:
         problems.extend(_unknown_channels(ruleset, set(settings.channels)))
     for problem in sorted(problems, key=lambda p: (p.path, p.line, p.col)):
@@ -177,6 +174,21 @@ def _check_paths(given: list[str], settings: config.Settings | None, *, litellm:
     if litellm and not config.has_native_rules(settings):
         return []
     return list(settings.rules) if settings else ["rules"]
+
+
+def _check_settings(
+    path: str | None, args: argparse.Namespace, problems: list[Problem]
+) -> config.Settings | None:
+    """The ops config to check against, if any (its problems go to `problems`)."""
+    if not (path or args.config):
+        return None
+    # a LiteLLM config given here is the one the config's routing may name channels of
+    env = {**os.environ, "WATCHDOG_LITELLM_CONFIG": args.litellm_config}
+    try:
+        return config.load(path, env if args.litellm_config else None)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 def _with_litellm(

@@ -11,7 +11,7 @@ import binascii
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -39,6 +39,8 @@ from watchdog.model import Scope
 from watchdog.rules import DurationField, Routing, RuleSet, ZoneField
 
 ENV_PREFIX = "WATCHDOG_"
+DERIVED_PREFIX = "litellm-"
+"""Channels made from a LiteLLM config are named so; `routing:` may name them before they exist."""
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -485,15 +487,23 @@ class Settings(_Model):
     @model_validator(mode="after")
     def _check_names(self) -> Settings:
         known = set(self.channels)
-        for where, names in (
-            ("routing.default", self.routing.default),
-            ("routing.meta", self.routing.meta),
-        ):
-            _known_channels(where, names, known)
+        later = self.litellm_config is not None  # its channels join after it is read
+        for where, names in self.routing_names():
+            for name in names:
+                if later and name.startswith(DERIVED_PREFIX):
+                    continue  # checked by `routing_problems` once they have joined
+                problem = unknown_channel(".".join(where), name, known)
+                if problem:
+                    raise ValueError(problem)
+        return self
+
+    def routing_names(self) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Each place in `routing:` that names channels (as a YAML path), and the names."""
+        yield ("routing", "default"), self.routing.default
+        yield ("routing", "meta"), self.routing.meta
         for scope, owners in self.routing.owners.items():
             for owner, names in owners.items():
-                _known_channels(f"routing.owners.{scope}.{owner}", names, known)
-        return self
+                yield ("routing", "owners", scope.value, owner), names
 
     @property
     def effective_stale_after(self) -> timedelta:
@@ -541,15 +551,44 @@ def _collect_secrets(value: object, found: list[str]) -> None:
             _collect_secrets(item, found)
 
 
-def _known_channels(where: str, names: tuple[str, ...], known: set[str]) -> None:
-    for name in names:
-        if name not in known:
-            hint = difflib.get_close_matches(name, sorted(known), n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ValueError(
-                f"{where}: unknown channel {name!r}{extra}; defined channels: "
-                f"{', '.join(sorted(known)) or 'none'}"
-            )
+def unknown_channel(where: str, name: str, known: set[str], why: str = "") -> str | None:
+    """What is wrong with naming `name` at `where`, None when it is a defined channel."""
+    if name in known:
+        return None
+    hint = difflib.get_close_matches(name, sorted(known), n=1)
+    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+    because = f"; {why}" if why else ""
+    return (
+        f"{where}: unknown channel {name!r}{extra}{because}; defined channels: "
+        f"{', '.join(sorted(known)) or 'none'}"
+    )
+
+
+def routing_problems(settings: Settings, path: str | None) -> list[Problem]:
+    """Routing names of LiteLLM-derived channels that, with the derived channels added to
+    `settings`, still name none; located in the config file `path`."""
+    known = set(settings.channels)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for where, names in settings.routing_names():
+        for index, name in enumerate(names):
+            why = f"the LiteLLM config {settings.litellm_config} makes no such channel"
+            problem = unknown_channel(".".join(where), name, known, why)
+            if problem:
+                found.append(((*where, index), problem))
+    if not found:
+        return []
+    doc = _document(path)
+    return [doc.problem(loc, message) for loc, message in found]
+
+
+def _document(path: str | None) -> yamlfile.Document:
+    """The config file as parsed, for positions; an empty one when it cannot be read."""
+    if path:
+        try:
+            return yamlfile.parse(Path(path).read_text(encoding="utf-8"), path)
+        except (OSError, yamlfile.YamlError):
+            return yamlfile.Document(path=path, data={})
+    return yamlfile.Document(path="<defaults>", data={})
 
 
 # Loading -------------------------------------------------------------------------------------

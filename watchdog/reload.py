@@ -97,6 +97,8 @@ async def build(
         for note in (*map(str, derived.warnings), *replaced):
             log.warning("LiteLLM config: %s", note)
         rules = litellm_config.combine(rules, derived)
+        if problems := config.routing_problems(settings, config_path):
+            raise ConfigError(problems)
     unknown = sorted({n for r in rules.rules for n in r.notify} - set(settings.channels))
     if unknown:
         raise ConfigError(

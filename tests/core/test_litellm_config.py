@@ -494,6 +494,77 @@ def test_check_reads_the_litellm_config_named_in_the_ops_config(
     assert "5 budgets in 2 files: OK" in out
 
 
+def routing_ops(tmp_path: Path, routing: str, *, litellm: Path | None = None) -> Path:
+    """An ops config with a console channel, `routing:` as given and perhaps a LiteLLM config."""
+    ops = tmp_path / "watchdog.yaml"
+    ops.write_text(
+        f"snapshot_file: {tmp_path / 'snapshot.json'}\n"
+        + (f"litellm_config: {litellm}\n" if litellm else "")
+        + "channels:\n  ops: {type: console}\n"
+        + f"routing:\n{routing}"
+    )
+    return ops
+
+
+def test_routing_may_name_the_channels_a_litellm_config_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """routing.default and routing.meta name a derived channel: `check` accepts them."""
+    monkeypatch.chdir(tmp_path)  # no rules/ directory: the LiteLLM config alone
+    routing = "  default: [ops]\n  meta: [litellm-webhook]\n"
+    ops = routing_ops(tmp_path, routing, litellm=CONFIGS / "misplaced.yaml")
+    assert main(["check", "--config", str(ops)]) == 0
+    assert "budgets in 1 file: OK" in capsys.readouterr().out
+
+
+def test_a_misspelt_derived_channel_in_routing_is_located_in_the_ops_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A litellm-… name the LiteLLM config does not make is an error at its line in routing."""
+    monkeypatch.chdir(tmp_path)
+    routing = "  default: [ops]\n  meta:\n    - ops\n    - litellm-webhok\n"
+    ops = routing_ops(tmp_path, routing, litellm=CONFIGS / "misplaced.yaml")
+    assert main(["check", "--config", str(ops)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{ops}:9:7: routing.meta: unknown channel 'litellm-webhok' "
+        "(did you mean 'litellm-webhook'?); "
+        f"the LiteLLM config {CONFIGS / 'misplaced.yaml'} makes no such channel; "
+        "defined channels: litellm-webhook, ops"
+    ) in out
+
+
+def test_check_reads_derived_routing_names_with_the_litellm_config_given_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check --litellm-config` lets the ops config's routing name that file's channels."""
+    monkeypatch.chdir(tmp_path)
+    ops = routing_ops(tmp_path, "  meta: [litellm-webhook]\n")
+    litellm = CONFIGS / "misplaced.yaml"
+    assert main(["check", "--config", str(ops), "--litellm-config", str(litellm)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--config", str(ops)]) == 1  # without it, no such channel
+    assert "routing.meta: unknown channel 'litellm-webhook'" in capsys.readouterr().out
+
+
+async def test_the_daemon_routes_meta_alerts_to_a_derived_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build() accepts routing to a derived channel, and refuses one the config lacks."""
+    monkeypatch.chdir(tmp_path)
+    litellm = CONFIGS / "misplaced.yaml"
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    async with aiohttp.ClientSession() as session:
+        ops = routing_ops(tmp_path, "  meta: [litellm-webhook]\n", litellm=litellm)
+        runtime = await reload.build(str(ops), session=session, now=now, env={})
+        await runtime.aclose()
+        assert runtime.rules.routing.meta == ("litellm-webhook",)
+        assert sorted(runtime.notifiers) == ["litellm-webhook", "ops"]
+        ops = routing_ops(tmp_path, "  meta: [litellm-slack]\n", litellm=litellm)
+        with pytest.raises(ConfigError, match=r"watchdog.yaml:6:10: routing.meta: unknown"):
+            await reload.build(str(ops), session=session, now=now, env={})
+
+
 # The daemon --------------------------------------------------------------------------------
 
 
