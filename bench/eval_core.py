@@ -16,7 +16,8 @@ from functools import partial
 from bench.synth import entities, history, population, rule_specs, ruleset, snapshot, team_names
 from bench.table import FULL, QUICK, SMOKE, Plan, Table, mb
 from watchdog.daemon import gc_paused
-from watchdog.evaluate import Decision, evaluate
+from watchdog.decisions import Decision
+from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState, Snapshot
 from watchdog.rules import RuleSet
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from watchdog.evaluate import Action, Decision, Reason, evaluate
+from watchdog.decisions import Action, Decision, Reason
+from watchdog.evaluate import evaluate
 from watchdog.model import (
     Entity,
     LedgerState,

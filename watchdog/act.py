@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from watchdog.decisions import Action, Decision
 from watchdog.errors import ActionError
-from watchdog.evaluate import Action, Decision, announce
 from watchdog.model import Entity
+from watchdog.notices import announce
 from watchdog.rules import RuleSet
 from watchdog.store import ActionRecord
 

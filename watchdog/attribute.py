@@ -25,8 +25,8 @@ from watchdog.attribution import (
     Contributor,
     previous_label,
 )
+from watchdog.decisions import Alert, Decision, Reason
 from watchdog.errors import StoreError, WatchdogError
-from watchdog.evaluate import Alert, Decision, Reason
 from watchdog.model import Scope
 from watchdog.rules import Rule, RuleSet
 from watchdog.sources.litellm_activity import Activity

@@ -34,8 +34,8 @@ from pydantic import (
 from watchdog import windows, yamlfile
 from watchdog.dimensions import DEFAULT_HEADERS
 from watchdog.errors import ConfigError, Problem
-from watchdog.evaluate import QuietHours
 from watchdog.model import Scope
+from watchdog.routing import QuietHours
 from watchdog.rules import DurationField, Routing, RuleSet, ZoneField
 
 ENV_PREFIX = "WATCHDOG_"

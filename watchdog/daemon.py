@@ -22,9 +22,10 @@ from watchdog import __version__, reload
 from watchdog.act import perform
 from watchdog.attribute import attribute
 from watchdog.callbacks.spend import Watch, with_callbacks
+from watchdog.decisions import Action, Decision
 from watchdog.deliver import Courier, Outcome, RetryPolicy
 from watchdog.errors import InputError, WatchdogError
-from watchdog.evaluate import Action, Decision, evaluate
+from watchdog.evaluate import evaluate
 from watchdog.metrics import Metrics, actions_of
 from watchdog.model import Scope, Snapshot, SourceStatus
 from watchdog.preview import Row, top_rows

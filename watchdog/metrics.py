@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from watchdog.decisions import Action, Decision, Reason
 from watchdog.deliver import Outcome
-from watchdog.evaluate import Action, Decision, Reason
 from watchdog.model import Snapshot
 
 SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL, Reason.STALE})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from watchdog.evaluate import Action, Alert, Decision, Reason
+from watchdog.decisions import Action, Alert, Decision, Reason
 from watchdog.money import fmt_money, fmt_percent
 
 _ACTIONS = {Action.RESET: "RESET", Action.BLOCK: "BLOCK", Action.UNBLOCK: "UNBLOCK"}

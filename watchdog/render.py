@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from watchdog.attribution import attribution_fields, attribution_json
-from watchdog.evaluate import SOURCE_RULE, Alert, Decision, Reason, StepKind
+from watchdog.decisions import Alert, Decision, Reason, StepKind
+from watchdog.health import SOURCE_RULE
 from watchdog.model import Scope
 from watchdog.money import fmt_money, fmt_percent
 

@@ -19,8 +19,9 @@ from watchdog import config, logs, reload
 from watchdog.act import Done, perform
 from watchdog.callbacks.endpoint import Ingest, attach
 from watchdog.daemon import Daemon, utcnow
+from watchdog.decisions import Action, Decision
 from watchdog.deliver import Outcome
-from watchdog.evaluate import Action, Decision, evaluate
+from watchdog.evaluate import evaluate
 from watchdog.metrics import Metrics
 from watchdog.model import Snooze
 from watchdog.server import Health, build_app, serve

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
+from watchdog.decisions import Action, Decision, Reason
 from watchdog.errors import ActionError, DeliveryError, SourceError
-from watchdog.evaluate import Action, Decision, Reason
 from watchdog.model import (
     ActionMemory,
     BudgetKey,

@@ -14,8 +14,8 @@ from tests.builders import NOW, key, ledger, request, rule, rules, run, sent, sn
 from watchdog.attribute import attribute
 from watchdog.attribution import Attribution, attribution_fields, attribution_json, change_text
 from watchdog.callbacks.spend import Watch, with_callbacks
+from watchdog.decisions import Action, Decision, Reason
 from watchdog.dimensions import DEFAULT_HEADERS
-from watchdog.evaluate import Action, Decision, Reason
 from watchdog.model import Entity, Scope, Snapshot
 from watchdog.render import payload, render
 from watchdog.rules import RuleSet

@@ -14,8 +14,8 @@ from tests.builders import NOW, request, rule, rules, run, snap, team
 from watchdog.attribute import attribute
 from watchdog.attribution import attribution_fields
 from watchdog.callbacks.spend import Watch, unknown_dimensions, with_callbacks
+from watchdog.decisions import Action, Decision, Reason
 from watchdog.dimensions import DEFAULT_HEADERS, resolve
-from watchdog.evaluate import Action, Decision, Reason
 from watchdog.model import Entity, Scope
 from watchdog.render import payload, render
 from watchdog.sources.litellm_activity import Activity

@@ -12,8 +12,8 @@ import pytest
 
 from tests.builders import NOW, run, snap
 from watchdog.callbacks.spend import NOT_ENABLED, SOURCE, Watch, unknown_dimensions, with_callbacks
+from watchdog.decisions import Action, Reason
 from watchdog.dimensions import DEFAULT_HEADERS, accepted, resolve, title
-from watchdog.evaluate import Action, Reason
 from watchdog.model import Entity, Scope, Snapshot
 from watchdog.rules import Routing, RuleSet, parse_rules
 from watchdog.store import Store

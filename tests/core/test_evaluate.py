@@ -25,7 +25,9 @@ from tests.builders import (
     team,
     thread,
 )
-from watchdog.evaluate import Action, QuietHours, Reason, StepKind, evaluate, ladder, route
+from watchdog.decisions import Action, Reason, StepKind
+from watchdog.evaluate import evaluate
+from watchdog.ladder import ladder
 from watchdog.model import (
     ActionMemory,
     Entity,
@@ -36,6 +38,7 @@ from watchdog.model import (
     Scope,
     Snooze,
 )
+from watchdog.routing import QuietHours, route
 from watchdog.rules import Routing
 
 LADDER = {"soft_limit": "80%", "alert_at": ["50%", "75%", "90%"]}

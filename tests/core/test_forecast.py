@@ -11,7 +11,8 @@ from types import MappingProxyType
 import pytest
 
 from tests.builders import rule, rules, snap, team
-from watchdog.evaluate import Action, Reason, evaluate
+from watchdog.decisions import Action, Reason
+from watchdog.evaluate import evaluate
 from watchdog.forecast import project
 from watchdog.measure import Basis, Measurement
 from watchdog.model import LedgerState, Sample

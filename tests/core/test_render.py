@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.builders import NOW, key, ledger, rule, rules, run, sent, snap, team, thread
-from watchdog.evaluate import Action, Decision, Reason
+from watchdog.decisions import Action, Decision, Reason
 from watchdog.model import LedgerState, Snapshot
 from watchdog.render import message_id, render, thread_id
 from watchdog.rules import RuleSet

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.builders import ledger, rule, rules, run, sent, snap, team, thread
-from watchdog.evaluate import Action, Decision
+from watchdog.decisions import Action, Decision
 from watchdog.model import LedgerState, Snapshot
 from watchdog.render import Message, render
 from watchdog.rules import RuleSet

@@ -10,8 +10,9 @@ from types import MappingProxyType
 
 import pytest
 
+from watchdog.decisions import Reason
 from watchdog.errors import SourceError
-from watchdog.evaluate import Reason, evaluate
+from watchdog.evaluate import evaluate
 from watchdog.model import DailySeries, Entity, EntityRef, LedgerState, Scope, Snapshot
 from watchdog.rules import Routing, Rule, RuleSet
 from watchdog.snapshot import collect

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tests.builders import rule, rules, run, snap, team
-from watchdog.evaluate import Action, Alert, Decision, Reason, StepKind
+from watchdog.decisions import Action, Alert, Decision, Reason, StepKind
 from watchdog.model import NoticeEvent, Scope
 from watchdog.windows import Period
 

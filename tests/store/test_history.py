@@ -12,7 +12,7 @@ import pytest
 from tests.builders import NOW, snap, team
 from tests.store.backends import Backend
 from tests.store.cases import crossings, held_back, notice, period_ending
-from watchdog.evaluate import Reason
+from watchdog.decisions import Reason
 from watchdog.measure import growth
 from watchdog.model import Entity, EntityRef, Sample, Scope, Snapshot, Snooze, SourceStatus
 from watchdog.store import ActionRecord, Store, StoreOptions

@@ -11,7 +11,7 @@ import pytest
 from tests.builders import NOW
 from tests.store.backends import Backend
 from tests.store.cases import crossings, held_back, notice
-from watchdog.evaluate import Decision, Reason
+from watchdog.decisions import Decision, Reason
 from watchdog.model import NoticeEvent
 from watchdog.render import render
 from watchdog.store import Outgoing, Store, StoreOptions

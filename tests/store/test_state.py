@@ -19,7 +19,8 @@ from tests.store.cases import (
     notice,
     period_ending,
 )
-from watchdog.evaluate import SOURCE_RULE, Action, Decision, Reason
+from watchdog.decisions import Action, Decision, Reason
+from watchdog.health import SOURCE_RULE
 from watchdog.model import ActionMemory, EntityRef, Notice, NoticeEvent, Scope, Snooze
 from watchdog.store import ActionRecord, Store
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from watchdog.evaluate import Action, Alert, Decision, Reason, StepKind
+from watchdog.decisions import Action, Alert, Decision, Reason, StepKind
 from watchdog.model import Entity, NoticeEvent, Scope
 from watchdog.render import Message, render, when
 from watchdog.windows import Period

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from watchdog.decisions import Decision
 from watchdog.errors import StoreError
-from watchdog.evaluate import Decision
 from watchdog.model import EntityRef, LedgerState, Snapshot, Snooze
 from watchdog.render import Message
 from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from watchdog.config import Secret
-from watchdog.evaluate import Decision
+from watchdog.decisions import Decision
 from watchdog.model import LedgerState, Snapshot, Snooze
 from watchdog.store import ActionRecord, Outgoing, StoreOptions
 from watchdog.store import postgres_records as book

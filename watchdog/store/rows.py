@@ -12,7 +12,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from watchdog.evaluate import Action, Decision, Reason, forecast_memory
+from watchdog.decisions import Action, Decision, Reason, forecast_memory
 from watchdog.model import (
     ActionMemory,
     BudgetKey,

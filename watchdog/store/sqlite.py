@@ -19,8 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from watchdog.decisions import Decision
 from watchdog.errors import StoreError
-from watchdog.evaluate import Decision
 from watchdog.model import LedgerState, Snapshot, Snooze
 from watchdog.store import ActionRecord, Outgoing, StoreOptions, StoreUnavailableError
 from watchdog.store import sqlite_records as book
