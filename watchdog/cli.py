@@ -19,7 +19,8 @@ from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState, Snapshot
 from watchdog.notify.probe import send_test
 from watchdog.preview import as_json, rows, summary, table
-from watchdog.rules import RuleSet, load_rules, schema_text
+from watchdog.rule_files import load_rules, schema_text
+from watchdog.rules import RuleSet
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 

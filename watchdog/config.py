@@ -36,7 +36,8 @@ from watchdog.dimensions import DEFAULT_HEADERS
 from watchdog.errors import ConfigError, Problem
 from watchdog.model import Scope
 from watchdog.routing import QuietHours
-from watchdog.rules import DurationField, Routing, RuleSet, ZoneField
+from watchdog.rule_fields import DurationField, ZoneField
+from watchdog.rules import Routing, RuleSet
 
 ENV_PREFIX = "WATCHDOG_"
 DERIVED_PREFIX = "litellm-"

@@ -13,7 +13,8 @@ from functools import lru_cache
 from watchdog.decisions import Step, StepKind
 from watchdog.model import Entity
 from watchdog.money import fmt_money
-from watchdog.rules import Rule, Threshold
+from watchdog.rule_fields import Threshold
+from watchdog.rules import Rule
 
 PRIORITY = {StepKind.THRESHOLD: 0, StepKind.SOFT: 1, StepKind.HARD: 2}
 

@@ -27,7 +27,8 @@ from watchdog.litellm_reader import (
     slug,
 )
 from watchdog.money import MoneyError, parse_money
-from watchdog.rules import Origin, Rule, Threshold, parse_threshold
+from watchdog.rule_fields import Threshold, parse_threshold
+from watchdog.rules import Origin, Rule
 
 NATIVE_LADDER = (Threshold("percent", Decimal("0.85")), Threshold("percent", Decimal("0.95")))
 """LiteLLM's threshold_crossed alerts: 15% and 5% of the budget left."""

@@ -22,7 +22,8 @@ from watchdog.act import Admin
 from watchdog.errors import ConfigError, Problem
 from watchdog.notify import Notifier
 from watchdog.notify.factory import build_notifiers
-from watchdog.rules import RuleSet, load_rules, rule_files
+from watchdog.rule_files import load_rules, rule_files
+from watchdog.rules import RuleSet
 from watchdog.sources import Source
 from watchdog.sources.factory import build_admin, build_sources
 

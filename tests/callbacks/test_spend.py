@@ -15,7 +15,8 @@ from watchdog.callbacks.spend import NOT_ENABLED, SOURCE, Watch, unknown_dimensi
 from watchdog.decisions import Action, Reason
 from watchdog.dimensions import DEFAULT_HEADERS, accepted, resolve, title
 from watchdog.model import Entity, Scope, Snapshot
-from watchdog.rules import Routing, RuleSet, parse_rules
+from watchdog.rule_files import parse_rules
+from watchdog.rules import Routing, RuleSet
 from watchdog.store import Store
 from watchdog.store.usage import RequestRecord, RequestStats
 

@@ -12,7 +12,7 @@ from watchdog.cli import main
 from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState
 from watchdog.preview import rows, top_rows
-from watchdog.rules import load_rules
+from watchdog.rule_files import load_rules
 from watchdog.snapshot import load
 
 SNAPSHOT = str(ROOT / "examples" / "snapshot.json")

@@ -14,15 +14,9 @@ import pytest
 
 from watchdog.errors import RuleError
 from watchdog.model import Scope
-from watchdog.rules import (
-    Rule,
-    RuleSet,
-    Threshold,
-    load_rules,
-    parse_rules,
-    parse_threshold,
-    rule_files,
-)
+from watchdog.rule_fields import Threshold, parse_threshold
+from watchdog.rule_files import load_rules, parse_rules, rule_files
+from watchdog.rules import Rule, RuleSet
 from watchdog.windows import PeriodSpec
 
 GOOD = Path(__file__).resolve().parent / "good_rules"

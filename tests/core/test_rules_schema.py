@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import ROOT, require
 from watchdog import yamlfile
 from watchdog.cli import main
-from watchdog.rules import Rule, json_schema, schema_text
+from watchdog.rule_files import json_schema, schema_text
+from watchdog.rules import Rule
 
 GOOD = Path(__file__).resolve().parent / "good_rules"
 

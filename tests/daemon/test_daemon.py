@@ -20,7 +20,7 @@ from watchdog.errors import DeliveryError, SourceError
 from watchdog.metrics import Metrics
 from watchdog.model import Entity
 from watchdog.reload import Runtime, build, stamp
-from watchdog.rules import load_rules
+from watchdog.rule_files import load_rules
 from watchdog.sources.snapshot_file import save
 from watchdog.store.factory import open_store
 from watchdog.testing import Clock, FakeAdmin, FakeSource, RecordingNotifier

@@ -15,7 +15,7 @@ from watchdog.evaluate import evaluate
 from watchdog.metrics import Metrics
 from watchdog.model import LedgerState, SourceStatus
 from watchdog.preview import rows
-from watchdog.rules import load_rules
+from watchdog.rule_files import load_rules
 from watchdog.server import Health, build_app, serve
 from watchdog.snapshot import load
 from watchdog.status import StatusView

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helm.conftest import FULLNAME, Helm, ci_values
-from watchdog.rules import load_rules
+from watchdog.rule_files import load_rules
 
 pytestmark = pytest.mark.helm
 
