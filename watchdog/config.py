@@ -1,138 +1,53 @@
 """Operator settings: one YAML file (--config / WATCHDOG_CONFIG) plus WATCHDOG_* overrides.
 
 Secrets are written as `os.environ/NAME` (LiteLLM's convention), resolved at load into `Secret`
-values that never print themselves. Errors name the file, line and field.
+values that never print themselves (`config_fields`); channels are `channel_settings`. Errors
+name the file, line and field.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
 import os
-import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, get_args
-from urllib.parse import urlsplit
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from watchdog import windows, yamlfile
+from watchdog.channel_settings import (
+    Channel,
+    ConsoleChannel,
+    EmailChannel,
+    Quiet,
+    SlackChannel,
+    WebhookChannel,
+)
+from watchdog.config_fields import ConfigModel, EnvStr, Secret, SecretField
 from watchdog.dimensions import DEFAULT_HEADERS
 from watchdog.errors import ConfigError, Problem
 from watchdog.model import Scope
-from watchdog.routing import QuietHours
-from watchdog.rule_fields import DurationField, ZoneField
+from watchdog.rule_fields import DurationField
 from watchdog.rules import Routing, RuleSet
 
 ENV_PREFIX = "WATCHDOG_"
 DERIVED_PREFIX = "litellm-"
 """Channels made from a LiteLLM config are named so; `routing:` may name them before they exist."""
-_ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
-
-
-class Secret:
-    """A secret value: resolved from the environment, never shown in logs, repr or errors."""
-
-    __slots__ = ("_source", "_value")
-
-    def __init__(self, value: str, source: str = "") -> None:
-        self._value = value
-        self._source = source
-
-    def reveal(self) -> str:
-        """The secret itself, for the one call that needs it."""
-        return self._value
-
-    @property
-    def source(self) -> str:
-        """Where it came from ("os.environ/NAME" or "inline"), safe to show."""
-        return self._source or "inline"
-
-    def __repr__(self) -> str:
-        return f"Secret({self.source!r})"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
-def resolve_secret(value: object, env: Mapping[str, str] | None = None) -> Secret:
-    """`os.environ/NAME` → the variable's value; anything else is taken literally."""
-    if isinstance(value, Secret):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected text or os.environ/NAME")
-    match = _ENV_REF.match(value.strip())
-    if not match:
-        return Secret(value, "inline")
-    source = env if env is not None else os.environ
-    name = match[1]
-    if name not in source:
-        raise ValueError(
-            f"environment variable {name} is not set (referenced as os.environ/{name})"
-        )
-    return Secret(source[name], f"os.environ/{name}")
-
-
-def _secret(value: object, info: ValidationInfo) -> Secret:
-    return resolve_secret(value, _env(info))
-
-
-def _env(info: ValidationInfo) -> Mapping[str, str] | None:
-    context = info.context if isinstance(info.context, dict) else {}
-    env = context.get("env")
-    return env if isinstance(env, Mapping) else None
-
-
-SecretField = Annotated[
-    Secret,
-    BeforeValidator(_secret),
-    PlainSerializer(lambda s: s.source),
-]
-
-
-def _env_text(value: object, info: ValidationInfo) -> object:
-    """Plain settings may also be written as os.environ/NAME (e.g. a URL from a Secret)."""
-    if isinstance(value, str) and _ENV_REF.match(value.strip()):
-        return resolve_secret(value, _env(info)).reveal()
-    return value
-
-
-EnvStr = Annotated[str, BeforeValidator(_env_text)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
-    )
 
 
 # Sources -------------------------------------------------------------------------------------
 
 
-class LiteLLMSettings(_Model):
+class LiteLLMSettings(ConfigModel):
     """Where LiteLLM's admin API is and how to read it."""
 
     url: EnvStr = "http://localhost:4000"
@@ -169,12 +84,12 @@ class LiteLLMSettings(_Model):
         return value
 
 
-class PrometheusSettings(_Model):
+class PrometheusSettings(ConfigModel):
     """Optional Prometheus that scrapes LiteLLM's /metrics."""
 
     url: EnvStr
     timeout: DurationField = timedelta(seconds=15)
-    headers: dict[str, SecretField] = {}
+    headers: dict[str, SecretField] = Field(default_factory=dict)
     """Extra request headers, e.g. Authorization: os.environ/PROM_TOKEN."""
     windows: tuple[str, ...] = ("1h", "24h", "7d")
     """Trailing windows for spend rates used by forecasts."""
@@ -189,215 +104,24 @@ class PrometheusSettings(_Model):
         return value
 
 
-# Channels ------------------------------------------------------------------------------------
-
-
-class Quiet(_Model):
-    """Quiet hours for a channel: notices wait until they end (never dropped)."""
-
-    start: str = Field(alias="from", pattern=r"^\d{1,2}:\d{2}$")
-    end: str = Field(alias="to", pattern=r"^\d{1,2}:\d{2}$")
-    timezone: ZoneField = windows.parse_zone("UTC")
-    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-        "sat",
-        "sun",
-    )
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
-    )
-
-    def compile(self) -> QuietHours:
-        order = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        return QuietHours(
-            start=_minutes(self.start),
-            end=_minutes(self.end),
-            tz=self.timezone,
-            days=frozenset(order.index(d) for d in self.days),
-        )
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = (int(p) for p in text.split(":"))
-    if hours > 24 or minutes > 59:
-        raise ValueError(f"not a time of day: {text!r}")
-    return hours * 60 + minutes
-
-
-class _Channel(_Model):
-    quiet_hours: Quiet | None = None
-    """Hold notices back during these hours; they are sent when the hours end."""
-
-
-class SlackChannel(_Channel):
-    """Slack: a bot token (threads, in-place updates) or an incoming webhook URL."""
-
-    type: Literal["slack"]
-    token: SecretField | None = None
-    """Bot token (xoxb-…, scopes chat:write and chat:write.public) as os.environ/NAME."""
-    channel: str | None = None
-    """Channel for the bot token, e.g. #eng-budgets or C0123456."""
-    webhook_url: SecretField | None = None
-    """Incoming webhook URL as os.environ/NAME (no threads, no updates)."""
-    base_url: str = "https://slack.com/api/"
-    """Slack API base URL (tests point this at a local server)."""
-    timeout: DurationField = timedelta(seconds=10)
-    """Deadline for each call to Slack."""
-    mention: str | None = None
-    """Prefix for critical alerts, e.g. <!here> or <@U0123>."""
-
-    @model_validator(mode="after")
-    def _one_way(self) -> SlackChannel:
-        if bool(self.token) == bool(self.webhook_url):
-            raise ValueError("give either token (with channel) or webhook_url")
-        if self.token and not (self.channel or "").strip():
-            raise ValueError('channel: required with a bot token, e.g. "#eng-budgets"')
-        if self.webhook_url and not _is_http(self.webhook_url.reveal()):
-            raise ValueError(
-                f"webhook_url ({self.webhook_url.source}): expected an https:// URL "
-                "such as Slack's https://hooks.slack.com/services/…"
-            )
-        if not _is_http(self.base_url):
-            raise ValueError(f"base_url: expected an http(s):// URL, got {self.base_url!r}")
-        return self
-
-
-class WebhookChannel(_Channel):
-    """An HTTPS endpoint receiving signed JSON (Standard Webhooks)."""
-
-    type: Literal["webhook"]
-    url: EnvStr
-    """Where to POST, e.g. https://hooks.example.com/budget."""
-    secret: SecretField | None = None
-    """Signing secret (whsec_… base64, or any text) as os.environ/NAME."""
-    headers: dict[str, SecretField] = {}
-    """Extra request headers, e.g. Authorization: os.environ/HOOK_TOKEN."""
-    timeout: DurationField = timedelta(seconds=10)
-    """Deadline for each request."""
-    max_attempts: int = Field(default=8, ge=1, le=50)
-    """Tries before the notice goes to the dead-letter list (see `budget-watchdog replay`)."""
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not _is_http(value):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
-
-    @field_validator("secret")
-    @classmethod
-    def _whsec(cls, value: Secret | None) -> Secret | None:
-        text = value.reveal() if value else ""
-        if text.startswith("whsec_"):
-            try:
-                base64.b64decode(text[len("whsec_") :], validate=True)
-            except binascii.Error:
-                raise ValueError(
-                    f"{value.source if value else 'secret'}: a whsec_ secret must be "
-                    "base64 after the prefix (or use any text without the prefix)"
-                ) from None
-        return value
-
-
-class EmailChannel(_Channel):
-    """Email through an SMTP server (STARTTLS on 587, implicit TLS on 465)."""
-
-    type: Literal["email"]
-    host: EnvStr
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    """starttls (587), tls (465) or none (local relays only)."""
-    username: EnvStr | None = None
-    password: SecretField | None = None
-    """Password for username, as os.environ/NAME."""
-    sender: str
-    """From address, e.g. "Budget watchdog <budgets@example.com>"."""
-    to: tuple[str, ...] = Field(min_length=1)
-    """Recipients (each gets the same mail)."""
-    ca_file: str | None = None
-    """PEM file of CA certificates to trust for this server (a private relay's CA)."""
-    timeout: DurationField = timedelta(seconds=20)
-    """Deadline for the whole SMTP conversation."""
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        return _address(value)
-
-    @field_validator("to")
-    @classmethod
-    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_address(item) for item in value)
-
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _login(self) -> EmailChannel:
-        if bool(self.username) != bool(self.password):
-            raise ValueError("give username and password together (or neither)")
-        if self.password and self.security == "none":
-            raise ValueError(
-                "password: refused with security: none (it would cross the network in clear "
-                "text); use starttls (port 587) or tls (port 465)"
-            )
-        return self
-
-
-def _is_http(url: str) -> bool:
-    parts = urlsplit(url.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _address(value: str) -> str:
-    address = parseaddr(value)[1]
-    local, at, domain = address.rpartition("@")
-    if not (local and at and domain):
-        raise ValueError(
-            f"not an email address: {value!r} (expected name@example.com "
-            'or "Name <name@example.com>")'
-        )
-    return value
-
-
-class ConsoleChannel(_Channel):
-    """Print notices to standard output (demos, debugging, kubectl logs)."""
-
-    type: Literal["console"]
-
-
-Channel = Annotated[
-    SlackChannel | WebhookChannel | EmailChannel | ConsoleChannel, Field(discriminator="type")
-]
-
-
 # Routing -------------------------------------------------------------------------------------
 
 
-class RoutingSettings(_Model):
+class RoutingSettings(ConfigModel):
     """Who hears about what, beyond each rule's own `notify:`."""
 
     default: tuple[str, ...] = ()
     """Channels for budgets whose rule names none and no owner matches."""
     meta: tuple[str, ...] = ()
     """Channels for watchdog's own health alerts (default: the default channels)."""
-    owners: dict[Scope, dict[str, tuple[str, ...]]] = {}
+    owners: dict[Scope, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     """Extra channels per entity, e.g. team: {engineering: [eng-slack]}; a team's channels
     also hear about the team's keys."""
     urgent_overrides_quiet: bool = True
     """Hard-limit alerts ignore quiet hours."""
 
 
-class HistorySettings(_Model):
+class HistorySettings(ConfigModel):
     """Spend samples kept for period baselines and forecasts."""
 
     resolution: DurationField = timedelta(minutes=5)
@@ -405,7 +129,7 @@ class HistorySettings(_Model):
     retention: DurationField = timedelta(days=35)
 
 
-class DeliverySettings(_Model):
+class DeliverySettings(ConfigModel):
     """Retries and leases of the outbox."""
 
     max_attempts: int = Field(default=10, ge=1, le=100)
@@ -428,7 +152,7 @@ CREDENTIAL_HEADERS = frozenset(
 """Headers `http.callback_headers` may not keep: they hold keys and sessions."""
 
 
-class HttpSettings(_Model):
+class HttpSettings(ConfigModel):
     host: str = "0.0.0.0"  # noqa: S104 - a container serves probes and metrics on all interfaces
     port: int = Field(default=9464, ge=0, le=65535)
     callback_token: SecretField | None = None
@@ -454,7 +178,7 @@ class HttpSettings(_Model):
         return value
 
 
-class Settings(_Model):
+class Settings(ConfigModel):
     """The whole ops configuration."""
 
     litellm: LiteLLMSettings | None = LiteLLMSettings()
@@ -480,7 +204,7 @@ class Settings(_Model):
     http: HttpSettings = HttpSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    channels: dict[str, Channel] = {}
+    channels: dict[str, Channel] = Field(default_factory=dict)
     routing: RoutingSettings = RoutingSettings()
     leader_lock: bool = True
     """With PostgreSQL: only the replica holding the advisory lock evaluates and sends."""

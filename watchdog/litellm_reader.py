@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from watchdog import yamlfile
-from watchdog.config import EmailChannel, Secret, SlackChannel, WebhookChannel, resolve_secret
+from watchdog.channel_settings import EmailChannel, SlackChannel, WebhookChannel
+from watchdog.config_fields import Secret, resolve_secret
 from watchdog.errors import Problem
 
 GENERAL, LITELLM = "general_settings", "litellm_settings"

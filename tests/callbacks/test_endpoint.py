@@ -19,7 +19,8 @@ import pytest
 from aiohttp import web
 
 from watchdog.callbacks.endpoint import PATH, Ingest, RequestSink, Slots, attach
-from watchdog.config import HttpSettings, Secret
+from watchdog.config import HttpSettings
+from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store import Store
 from watchdog.store.usage import RequestRecord, Spender

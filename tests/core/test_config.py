@@ -9,15 +9,9 @@ import pytest
 
 from tests.core.configs import ENV, SECRETS, full_config, problems, write
 from watchdog import config
-from watchdog.config import (
-    ConsoleChannel,
-    EmailChannel,
-    Secret,
-    Settings,
-    SlackChannel,
-    WebhookChannel,
-    resolve_secret,
-)
+from watchdog.channel_settings import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
+from watchdog.config import Settings
+from watchdog.config_fields import Secret, resolve_secret
 from watchdog.model import Scope
 from watchdog.rules import RuleSet
 

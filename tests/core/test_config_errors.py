@@ -9,7 +9,8 @@ import pytest
 
 from tests.core.configs import ENV, SECRETS, full_config, problems, write
 from watchdog import config
-from watchdog.config import Secret, config_path
+from watchdog.config import config_path
+from watchdog.config_fields import Secret
 from watchdog.errors import ConfigError
 
 

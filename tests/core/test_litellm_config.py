@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from watchdog import config, litellm_config, reload
+from watchdog.channel_settings import EmailChannel, SlackChannel, WebhookChannel
 from watchdog.cli import main
-from watchdog.config import EmailChannel, SlackChannel, WebhookChannel
 from watchdog.errors import ConfigError
 from watchdog.litellm_config import Derived
 from watchdog.model import Scope

@@ -11,7 +11,8 @@ import pytest
 
 from tests.e2e.conftest import World, spent
 from tests.e2e.peer import Peer, PeerAdmin, wait_for
-from watchdog.config import LiteLLMSettings, Secret
+from watchdog.config import LiteLLMSettings
+from watchdog.config_fields import Secret
 from watchdog.errors import ActionError
 from watchdog.model import EntityRef, Scope
 from watchdog.sources.litellm_admin import LiteLLMAdmin

@@ -17,7 +17,8 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import World
 from tests.e2e.peer import Peer, PeerAdmin
 from watchdog import snapshot
-from watchdog.config import LiteLLMSettings, Secret
+from watchdog.config import LiteLLMSettings
+from watchdog.config_fields import Secret
 from watchdog.model import Entity, EntityRef, Scope, Snapshot
 from watchdog.rules import RuleSet
 from watchdog.sources import Reading

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from tests.e2e.peer import Peer, PeerAdmin
-from watchdog.config import LiteLLMSettings, Secret
+from watchdog.config import LiteLLMSettings
+from watchdog.config_fields import Secret
 from watchdog.model import Scope
 from watchdog.rules import RuleSet
 from watchdog.sources.litellm import LiteLLMSource

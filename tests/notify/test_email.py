@@ -11,7 +11,7 @@ import pytest
 from tests.notify import messages
 from tests.notify.conftest import Tls
 from tests.notify.smtp_server import PASSWORD, USER, Mailbox
-from watchdog.config import EmailChannel
+from watchdog.channel_settings import EmailChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify.email import EmailNotifier
 

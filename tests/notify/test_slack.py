@@ -12,7 +12,7 @@ import pytest
 from tests.notify import messages
 from tests.notify.conftest import FakeTime
 from tests.notify.slack_server import HOOK_PATH, TOKEN, Scripted, SlackStandIn
-from watchdog.config import SlackChannel
+from watchdog.channel_settings import SlackChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify.slack import Pacer, SlackNotifier, SlackWebhookNotifier
 

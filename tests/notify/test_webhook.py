@@ -19,7 +19,7 @@ from tests.notify import messages
 from tests.notify.conftest import FakeTime
 from tests.notify.receiver import SECRET, Receiver
 from watchdog import __version__
-from watchdog.config import WebhookChannel
+from watchdog.channel_settings import WebhookChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify.webhook import WebhookNotifier, sign, verify
 

@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from tests.sources.fake_litellm import MASTER_KEY, FakeLiteLLM
-from watchdog.config import LiteLLMSettings, Secret
+from watchdog.config import LiteLLMSettings
+from watchdog.config_fields import Secret
 from watchdog.sources.http import Retry
 
 

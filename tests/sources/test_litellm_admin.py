@@ -10,7 +10,7 @@ import pytest
 
 from tests.sources.conftest import FakeSleep, litellm_settings
 from tests.sources.fake_litellm import FakeLiteLLM, Fault
-from watchdog.config import Secret
+from watchdog.config_fields import Secret
 from watchdog.errors import ActionError
 from watchdog.model import Entity, EntityRef, Scope
 from watchdog.sources.litellm_admin import ActionResult, LiteLLMAdmin

@@ -15,7 +15,7 @@ import pytest
 from tests.sources.conftest import FakeSleep, litellm_settings
 from tests.sources.fake_litellm import MASTER_KEY, Data, FakeLiteLLM, Fault, clone_keys
 from watchdog import config
-from watchdog.config import Secret
+from watchdog.config_fields import Secret
 from watchdog.errors import ConfigError, SourceError
 from watchdog.model import EntityRef, Scope
 from watchdog.rules import RuleSet

@@ -12,7 +12,8 @@ import pytest
 from aiohttp import web
 
 from tests.sources.conftest import FakeSleep
-from watchdog.config import PrometheusSettings, Secret
+from watchdog.config import PrometheusSettings
+from watchdog.config_fields import Secret
 from watchdog.errors import SourceError
 from watchdog.model import EntityRef, Scope
 from watchdog.rules import Rule, RuleSet

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from watchdog.config import Secret
+from watchdog.config_fields import Secret
 from watchdog.store import Store, StoreOptions
 from watchdog.store.postgres import PostgresStore
 from watchdog.store.sqlite import SqliteStore

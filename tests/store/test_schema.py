@@ -13,7 +13,8 @@ import pytest
 from tests.builders import NOW
 from tests.store.backends import Backend
 from tests.store.cases import crossings
-from watchdog.config import Secret, Settings
+from watchdog.config import Settings
+from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store import StoreUnavailableError
 from watchdog.store.factory import open_store

@@ -20,7 +20,8 @@ from typing import Protocol
 from aiohttp import web
 
 from watchdog.callbacks.payload import PayloadError, describe, parse_batch
-from watchdog.config import HttpSettings, Secret
+from watchdog.config import HttpSettings
+from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store.usage import RequestRecord
 

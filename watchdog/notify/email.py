@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import aiosmtplib
 
-from watchdog.config import EmailChannel
+from watchdog.channel_settings import EmailChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify import Receipt
 from watchdog.notify.mail import compose

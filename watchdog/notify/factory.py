@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import aiohttp
 
-from watchdog.config import (
+from watchdog.channel_settings import (
     Channel,
     ConsoleChannel,
     EmailChannel,
-    Settings,
     SlackChannel,
     WebhookChannel,
 )
+from watchdog.config import Settings
 from watchdog.notify import Notifier
 from watchdog.notify.console import ConsoleNotifier
 from watchdog.notify.email import EmailNotifier

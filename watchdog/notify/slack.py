@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from watchdog.config import SlackChannel
+from watchdog.channel_settings import SlackChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify import Receipt
 from watchdog.notify.blocks import blocks, fallback_text, mention_for

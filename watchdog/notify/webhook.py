@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from watchdog import __version__
-from watchdog.config import WebhookChannel
+from watchdog.channel_settings import WebhookChannel
 from watchdog.errors import DeliveryError
 from watchdog.notify import Receipt
 from watchdog.notify.outcome import Transitions, excerpt, retry_after, retryable_status

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from watchdog.config import Secret, Settings
+from watchdog.config import Settings
+from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store import Store, StoreOptions
 from watchdog.store.pgconn import describe

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from watchdog.config import Secret
+from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store import StoreUnavailableError
 from watchdog.store.migrate import pending

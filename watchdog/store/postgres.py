@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from watchdog.config import Secret
+from watchdog.config_fields import Secret
 from watchdog.decisions import Decision
 from watchdog.model import LedgerState, Snapshot, Snooze
 from watchdog.store import ActionRecord, Outgoing, StoreOptions
