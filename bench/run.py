@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from bench import cycle, eval_core, latency, store_claims
+from bench import cycle, eval_core, history_memory, latency, store_claims
 from bench.table import FULL, QUICK, ROOT, SMOKE, Plan, Table, describe, machine
 
 PLANS = {p.name: p for p in (QUICK, FULL, SMOKE)}
@@ -22,6 +22,7 @@ async def run_all(plan: Plan) -> list[Table]:
     tables.append(await cycle.measure(plan))
     tables.append(await latency.measure(plan))
     tables.append(await store_claims.measure(plan))
+    tables.append(await history_memory.measure(plan))
     return tables
 
 

@@ -32,9 +32,20 @@ class Plan:
     """At most this many /key/info calls per naive read; beyond, the rest is extrapolated."""
     repeats: int = 3
     """Best of this many runs for the small sizes (CPU figures are noisy)."""
+    history: tuple[int, ...] = (1_000, 10_000)
+    """Entities whose spend history is measured in memory."""
+    readings: int = 100
+    """Spend readings per entity in that measurement."""
 
 
-QUICK = Plan("quick", entities=(1_000, 10_000), rules=(1, 10), crossings=20, claims=(1_000,))
+QUICK = Plan(
+    "quick",
+    entities=(1_000, 10_000),
+    rules=(1, 10),
+    crossings=20,
+    claims=(1_000,),
+    history=(1_000,),
+)
 FULL = Plan(
     "full",
     entities=(1_000, 10_000, 100_000),
@@ -43,7 +54,15 @@ FULL = Plan(
     claims=(1_000, 10_000),
 )
 SMOKE = Plan(
-    "smoke", entities=(1_000,), rules=(1,), crossings=3, claims=(1_000,), naive_keys=200, repeats=1
+    "smoke",
+    entities=(1_000,),
+    rules=(1,),
+    crossings=3,
+    claims=(1_000,),
+    naive_keys=200,
+    repeats=1,
+    history=(200,),
+    readings=10,
 )
 """The smallest run of each benchmark, for the test suite."""
 

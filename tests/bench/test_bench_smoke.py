@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from bench import cycle, eval_core, latency, store_claims
+from bench import cycle, eval_core, history_memory, latency, store_claims
 from bench.table import SMOKE, Table, from_results
 from tests.conftest import require
 
@@ -71,3 +71,13 @@ def test_a_results_file_renders_as_the_tables_it_holds() -> None:
     text = from_results(record)
     assert "- cores (nproc): 2" in text
     assert table.render() in text
+
+
+async def test_history_read_back_holds_what_was_written() -> None:
+    (row,) = (await history_memory.measure(SMOKE)).rows
+    assert row["readings"] == 200 * 10  # every entity spent in every cycle
+    assert isinstance(row["written_b"], float)
+    assert isinstance(row["loaded_b"], float)
+    # a reading is a Sample, its Decimal and a tuple slot; the instant is shared per cycle
+    assert 100 < row["written_b"] < 400
+    assert 100 < row["loaded_b"] < 400
