@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Protocol
 
@@ -225,8 +225,26 @@ async def _previous(
     prev_start = before.start.astimezone(UTC)
     if first.astimezone(UTC) > prev_start:
         return None, label  # callbacks started after the previous period began
-    prev_end = min(prev_start + (end - start), before.end.astimezone(UTC) if before.end else end)
+    if rule is not None and rule.period.kind in ("calendar", "cron"):
+        same = same_point(alert.period, before, end)
+    else:  # fixed-length periods ("30d", LiteLLM's budget_duration): the same time into it
+        same = prev_start + (end - start)
+    prev_end = min(same, before.end.astimezone(UTC) if before.end else end)
     return await store.request_total(start=prev_start, end=prev_end, within=within), label
+
+
+def same_point(period: Period, before: Period, at: datetime) -> datetime:
+    """The instant as far into `before` as `at` is into `period` on the local clock: 14:00 on
+    the 28th is compared with 14:00 on the 28th of the month before, also when summer time
+    began or ended in between (the same duration would be an hour off)."""
+    tz = period.tz
+    into = _wall(at, tz) - _wall(period.start, tz)
+    return (_wall(before.start, tz) + into).replace(tzinfo=tz).astimezone(UTC)
+
+
+def _wall(at: datetime, tz: tzinfo) -> datetime:
+    """`at` as the clock on the wall in `tz` shows it (no zone)."""
+    return at.astimezone(tz).replace(tzinfo=None)
 
 
 def _previous_period(period: Period, rule: Rule | None) -> Period | None:
