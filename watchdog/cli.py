@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from watchdog import __version__, config, litellm_config, ops, snapshot
+from watchdog import __version__, config, litellm_config, ops, reload, snapshot
 from watchdog.errors import DeliveryError, InputError, Problem, WatchdogError
 from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState, Snapshot
@@ -237,11 +237,14 @@ def _unknown_channels(ruleset: RuleSet, known: set[str]) -> list[Problem]:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     path = config.config_path(args.config)
-    settings = config.load(path) if path else None
-    rule_paths = args.rules or (list(settings.rules) if settings else ["rules"])
-    ruleset = load_rules(rule_paths)
-    if settings is not None:
-        ruleset = settings.apply(ruleset)
+    settings: config.Settings | None
+    if path and not args.rules:  # what the daemon runs, a LiteLLM config's budgets included
+        settings, ruleset = reload.compose(path)
+    else:
+        settings = config.load(path) if path else None
+        ruleset = load_rules(args.rules or (list(settings.rules) if settings else ["rules"]))
+        if settings is not None:
+            ruleset = settings.apply(ruleset)
     snapshot_path = args.snapshot or (settings.snapshot_file if settings else None)
     if snapshot_path:
         loaded = snapshot.load(snapshot_path)
@@ -316,7 +319,7 @@ def _parse_at(text: str) -> datetime:
 
 def cmd_test_channel(args: argparse.Namespace) -> int:
     path = config.config_path(args.config)
-    settings = config.load(path)
+    settings, _ = reload.load_settings(path)  # a LiteLLM config's channels too
     if args.name not in settings.channels:
         known = sorted(settings.channels)
         hint = difflib.get_close_matches(args.name, known, n=1)

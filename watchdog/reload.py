@@ -84,22 +84,30 @@ async def build(
     env: Mapping[str, str] | None = None,
 ) -> Runtime:
     """Load and validate config and rules, then build channels and sources (InputError if bad)."""
-    environ = env if env is not None else os.environ
-    settings = config.load(config_path, environ)
-    if settings.litellm_config and not config.has_native_rules(settings):
+    settings, rules = compose(config_path, env)
+    return Runtime(
+        settings=settings,
+        rules=rules,
+        notifiers=build_notifiers(settings, session=session),
+        sources=tuple(build_sources(settings, session=session)),
+        admin=build_admin(settings, session=session),
+        loaded_at=now,
+        stamp=stamp(config_path, settings.rules, settings.litellm_config),
+    )
+
+
+def compose(
+    config_path: str | None, env: Mapping[str, str] | None = None
+) -> tuple[config.Settings, RuleSet]:
+    """The settings and rules the daemon runs: the config, its rule files and what a LiteLLM
+    config adds (budgets and channels), checked together (InputError if bad)."""
+    settings, derived = load_settings(config_path, env)
+    if derived is not None and not config.has_native_rules(settings):
         rules = settings.apply(RuleSet())  # the LiteLLM config alone
     else:
         rules = settings.apply(load_rules(settings.rules))
-    if settings.litellm_config:
-        derived = litellm_config.load(settings.litellm_config, environ)
-        if derived.errors:
-            raise ConfigError(list(derived.errors))
-        settings, replaced = litellm_config.with_channels(settings, derived)
-        for note in (*map(str, derived.warnings), *replaced):
-            log.warning("LiteLLM config: %s", note)
+    if derived is not None:
         rules = litellm_config.combine(rules, derived)
-        if problems := config.routing_problems(settings, config_path):
-            raise ConfigError(problems)
     unknown = sorted({n for r in rules.rules for n in r.notify} - set(settings.channels))
     if unknown:
         raise ConfigError(
@@ -112,12 +120,24 @@ async def build(
                 )
             ]
         )
-    return Runtime(
-        settings=settings,
-        rules=rules,
-        notifiers=build_notifiers(settings, session=session),
-        sources=tuple(build_sources(settings, session=session)),
-        admin=build_admin(settings, session=session),
-        loaded_at=now,
-        stamp=stamp(config_path, settings.rules, settings.litellm_config),
-    )
+    return settings, rules
+
+
+def load_settings(
+    config_path: str | None, env: Mapping[str, str] | None = None
+) -> tuple[config.Settings, litellm_config.Derived | None]:
+    """The config with the channels its LiteLLM config makes, and what that config derived
+    (None without one); its warnings are logged (InputError if either file is bad)."""
+    environ = env if env is not None else os.environ
+    settings = config.load(config_path, environ)
+    if not settings.litellm_config:
+        return settings, None
+    derived = litellm_config.load(settings.litellm_config, environ)
+    if derived.errors:
+        raise ConfigError(list(derived.errors))
+    settings, replaced = litellm_config.with_channels(settings, derived)
+    for note in (*map(str, derived.warnings), *replaced):
+        log.warning("LiteLLM config: %s", note)
+    if problems := config.routing_problems(settings, config_path):
+        raise ConfigError(problems)
+    return settings, derived

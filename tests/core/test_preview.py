@@ -160,3 +160,21 @@ def test_top_rows_builds_only_the_most_used_budgets() -> None:
     assert shown == expected
     assert [r.ratio for r in shown] == sorted((r.ratio or 0 for r in shown), reverse=True)
     assert top_rows(decisions, 100) == (sorted(every, key=lambda r: -(r.ratio or 0)), 13)
+
+
+def test_with_a_config_the_budgets_of_its_litellm_config_are_shown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """preview reads what the daemon runs: the LiteLLM config's proxy budget, routed as set."""
+    monkeypatch.chdir(tmp_path)  # no rules/ here: the LiteLLM config alone, as the daemon does
+    litellm = ROOT / "tests" / "core" / "litellm_configs" / "budget_only.yaml"
+    config = tmp_path / "watchdog.yaml"
+    config.write_text(
+        f"litellm_config: {litellm}\n"
+        "channels:\n  ops: {type: console}\nrouting:\n  default: [ops]\n"
+    )
+    code = main(["preview", "--config", str(config), "--snapshot", SNAPSHOT, "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {r["rule"] for r in rows} == {"LiteLLM: proxy budget"}
+    assert [r["entity"] for r in rows] == ["proxy-wide spend"]

@@ -155,3 +155,24 @@ async def test_without_channels_it_says_where_to_define_them(
     empty.write_text("poll_interval: 60s\n", encoding="utf-8")
     assert await _run("test-channel", "x", "--config", str(empty)) == 1
     assert f"no channels are defined in {empty}" in capsys.readouterr().err
+
+
+async def test_a_channel_a_litellm_config_makes_can_be_tested(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: tuple[Receiver, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`test-channel litellm-webhook` reaches the webhook the proxy's own config names."""
+    monkeypatch.setenv("WEBHOOK_URL", f"{receiver[1]}/hook")
+    litellm = tmp_path / "proxy_config.yaml"
+    litellm.write_text(
+        "general_settings:\n  alerting: [webhook]\n  alert_types: [budget_alerts]\n",
+        encoding="utf-8",
+    )
+    ops = tmp_path / "watchdog.yaml"
+    ops.write_text(f"litellm_config: {litellm}\n", encoding="utf-8")
+    assert await _run("test-channel", "litellm-webhook", "--config", str(ops)) == 0
+    [attempt] = receiver[0].attempts
+    assert json.loads(attempt.body)["event_message"] == TITLE.format("litellm-webhook")
+    assert "Test message delivered to channel litellm-webhook (ref " in capsys.readouterr().out
