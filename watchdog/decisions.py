@@ -1,4 +1,4 @@
-"""What the core decides: reasons, actions, steps, alerts and decisions. Pure: types only.
+"""What the core decides: reasons, actions, steps, alerts and decisions. Pure.
 
 Every stage of `evaluate` speaks these words, and so do the shell's logs, previews, messages
 and ledger: a decision says what to do about one alert on one channel, and why.

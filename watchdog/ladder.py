@@ -17,6 +17,7 @@ from watchdog.rule_fields import Threshold
 from watchdog.rules import Rule
 
 PRIORITY = {StepKind.THRESHOLD: 0, StepKind.SOFT: 1, StepKind.HARD: 2}
+"""Which kind a step is when two land on the same amount (the hard limit wins)."""
 
 
 def ladder(rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
