@@ -25,7 +25,7 @@ from watchdog.callbacks.spend import Watch, with_callbacks
 from watchdog.decisions import Action, Decision
 from watchdog.deliver import Courier, Outcome, RetryPolicy
 from watchdog.errors import InputError, WatchdogError
-from watchdog.evaluate import evaluate
+from watchdog.evaluate import baselines, evaluate
 from watchdog.metrics import Metrics, actions_of
 from watchdog.model import Scope, Snapshot, SourceStatus
 from watchdog.preview import Row, top_rows
@@ -118,7 +118,7 @@ class Daemon:
         self.health.snapshot_ok = self.health.snapshot_ok or any(
             s.ok for n, s in snapshot.sources.items() if n != RULES_SOURCE
         )
-        state = await self.store.load_state(now=started)
+        state = await self.store.load_state(now=started, baselines=baselines(rt.rules, started))
         self.metrics.history_readings.set(sum(map(len, state.history.values())))
         with gc_paused():
             decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
@@ -407,7 +407,7 @@ class Daemon:
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
-        counts = await self.store.prune(now=now)
+        counts = await self.store.prune(now=now, baselines=baselines(self.runtime.rules, now))
         if any(counts.values()):
             log.info("pruned old rows", extra={"pruned": counts})
 

@@ -12,7 +12,7 @@ changes to make in LiteLLM (here) and who hears (`routing`); source health is `h
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,20 @@ def evaluate(
         for entity in memo.select(rule):
             decisions.extend(_budget(memo, rule, entity, explain=explain))
     return decisions
+
+
+def baselines(rules: RuleSet, now: datetime) -> tuple[datetime, ...]:
+    """The start of every rule's current period, in UTC: the history must keep each entity's
+    last reading at or before them, however long ago, for spend since the start to be known
+    (a quarterly or yearly period outlasts the history's retention)."""
+    starts = set()
+    for rule in rules.enabled():
+        if rule.period.kind == "litellm":
+            continue  # LiteLLM's own counter is the period's spend
+        period = current_period(rule.period, rule.timezone, now, anchor=rule.anchor)
+        if period.end is not None:
+            starts.add(period.start.astimezone(UTC))
+    return tuple(sorted(starts))
 
 
 def _by_id(entity: Entity) -> str:

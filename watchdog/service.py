@@ -21,7 +21,7 @@ from watchdog.callbacks.endpoint import Ingest, attach
 from watchdog.daemon import Daemon, utcnow
 from watchdog.decisions import Action, Decision
 from watchdog.deliver import Outcome
-from watchdog.evaluate import evaluate
+from watchdog.evaluate import baselines, evaluate
 from watchdog.metrics import Metrics
 from watchdog.model import Snooze
 from watchdog.server import Health, build_app, serve
@@ -160,7 +160,7 @@ async def resets(
         rt = daemon.runtime
         now = daemon.clock()
         snapshot = await collect(rt.sources, rules=rt.rules, now=now, previous=None)
-        state = await daemon.store.load_state(now=now)
+        state = await daemon.store.load_state(now=now, baselines=baselines(rt.rules, now))
         due = [d for d in evaluate(rt.rules, snapshot, state, now) if d.action is Action.RESET]
         if not execute or not due:
             return due, []

@@ -26,7 +26,7 @@ from tests.builders import (
     thread,
 )
 from watchdog.decisions import Action, Reason, StepKind
-from watchdog.evaluate import evaluate
+from watchdog.evaluate import baselines, evaluate
 from watchdog.ladder import ladder
 from watchdog.model import (
     ActionMemory,
@@ -620,3 +620,22 @@ def test_a_team_rule_covers_the_team_s_keys_and_members_by_id_or_alias(team_name
         assert found == []
         picked[scope] = sorted(d.alert.entity_id for d in explained)
     assert picked == {"key": ["hash-eng-bot"], "user": ["u-bob"]}
+
+
+def test_the_history_keeps_a_baseline_for_each_rule_s_current_period() -> None:
+    """Quarterly, monthly and zoned periods each name their start; LiteLLM's periods none."""
+    found = baselines(
+        rules(
+            rule(name="Quarter", period="quarterly"),
+            rule(name="Month", period="monthly"),
+            rule(name="Month again", period="monthly"),
+            rule(name="Stockholm", period="monthly", timezone="Europe/Stockholm"),
+            rule(name="LiteLLM", period="litellm", amount=None),
+        ),
+        NOW,
+    )
+    assert found == (
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2026, 10, 31, 23, 0, tzinfo=UTC),  # midnight in Stockholm
+        datetime(2026, 11, 1, tzinfo=UTC),
+    )

@@ -398,3 +398,39 @@ async def test_the_config_builds_a_working_runtime(harness: Harness) -> None:
     assert [r.name for r in runtime.rules.rules] == ["Engineering monthly"]
     assert runtime.rules.routing.meta == ("eng",)
     await runtime.aclose()
+
+
+QUARTERLY = """
+budgets:
+  - name: Engineering quarterly
+    scope: team
+    match: engineering
+    amount: 1000
+    period: quarterly
+    alert_at: [50%]
+    notify: [eng]
+"""
+
+
+async def test_a_quarter_is_counted_from_its_start_past_the_history_retention(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """With readings kept two days, a quarterly budget still counts from 1 October: the
+    reading before the quarter began stays while the quarter lasts."""
+    clock = Clock(datetime(2026, 9, 30, 23, 0, tzinfo=UTC))
+    h = Harness(tmp_path, session, clock, rules=QUARTERLY)
+    h.config_file.write_text(h.config_file.read_text() + "history:\n  retention: 2d\n")
+    daemon = await h.start()
+    long_ago = datetime(2026, 1, 5, tzinfo=UTC)  # LiteLLM's counter runs from before the quarter
+    for at, spend in (
+        (clock.now, 100),
+        (datetime(2026, 10, 10, tzinfo=UTC), 300),
+        (datetime(2026, 11, 18, tzinfo=UTC), 700),
+    ):
+        clock.now = at
+        await _step(daemon, spend, h=h, entity=lambda s: team(s, created_at=long_ago))
+    await daemon.store.aclose()
+    # 700 - 100 = $600 of $1,000 since 1 October; from the 10 October reading it would be $400
+    assert h.titles() == [
+        "Budget alert: team engineering at 60% — $600.00 of $1,000.00, resets 2027-01-01 00:00 UTC"
+    ]

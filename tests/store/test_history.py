@@ -125,6 +125,31 @@ async def test_pruning_keeps_each_entity_s_baseline_sample(backend: Backend) -> 
     assert [s.spend for s in history] == [Decimal(2), Decimal(3)]
 
 
+@pytest.mark.parametrize("reopen", [False, True], ids=["in memory", "read back"])
+async def test_a_period_start_older_than_the_retention_keeps_its_baseline(
+    backend: Backend, reopen: bool
+) -> None:
+    """A quarter that began 60 days ago still finds its baseline with a 35-day retention: the
+    last reading before each given period start stays, in memory and in the database."""
+    options = StoreOptions(history_retention=timedelta(days=35))
+    quarter = NOW - timedelta(days=60)
+    store = await backend.open(options)
+    try:
+        for days, spend in ((70, "1"), (61, "2"), (50, "3"), (40, "4"), (38, "5"), (1, "6")):
+            at = NOW - timedelta(days=days)
+            await store.record_samples(snap(team(spend), at=at), now=at)
+        counts = await store.prune(now=NOW, baselines=[quarter])
+        if reopen:
+            await store.aclose()
+            store = await backend.open(options)
+        history = (await store.load_state(now=NOW, baselines=[quarter])).history[ENGINEERING]
+    finally:
+        await store.aclose()
+    # 61 days ago: the quarter's baseline; 38 days ago: the retention's; then what is recent
+    assert [s.spend for s in history] == [Decimal(2), Decimal(5), Decimal(6)]
+    assert counts["samples"] == 3
+
+
 async def test_pruning_removes_what_is_past_retention(store: Store) -> None:
     """Ended periods' notices and threads, and old decisions, actions and snoozes, go."""
     retention = StoreOptions().retention

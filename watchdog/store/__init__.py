@@ -85,8 +85,12 @@ class ActionRecord:
 class Store(Protocol):
     """Durable state shared by every replica."""
 
-    async def load_state(self, *, now: datetime) -> LedgerState:
-        """Notices of current threads, streaks, actions, snoozes and spend history."""
+    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
+        """Notices of current threads, streaks, actions, snoozes and spend history.
+
+        `baselines`: instants (the start of each rule's current period) at or before which every
+        entity keeps its last spend reading, however far past `history_retention` they are.
+        """
         ...
 
     async def claim(self, decisions: Sequence[Decision], *, now: datetime) -> list[Outgoing]:
@@ -172,8 +176,9 @@ class Store(Protocol):
         """The oldest stored request and when the newest callback arrived."""
         ...
 
-    async def prune(self, *, now: datetime) -> dict[str, int]:
-        """Delete what is older than the retention settings; returns rows deleted per table."""
+    async def prune(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> dict[str, int]:
+        """Delete what is older than the retention settings; returns rows deleted per table.
+        Spend readings that are an entity's last at or before one of `baselines` stay."""
         ...
 
     async def query(self, kind: str, *, limit: int = 100) -> list[dict[str, Any]]:

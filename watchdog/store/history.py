@@ -14,8 +14,8 @@ the reading before each whole hour (period starts in zones a whole number of hou
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -79,13 +79,18 @@ class History:
         for ref, sample in rows:
             self._samples[ref] = (*self._samples.get(ref, ()), sample)
 
-    def view(self, now: datetime) -> Mapping[EntityRef, tuple[Sample, ...]]:
-        """The history the core reads, trimmed to the retention."""
+    def view(
+        self, now: datetime, baselines: Sequence[datetime] = ()
+    ) -> Mapping[EntityRef, tuple[Sample, ...]]:
+        """The history the core reads, trimmed to the retention; each entity keeps its last
+        reading at or before each of `baselines` however old (periods' starts)."""
         assert self._samples is not None, "load the history first"
         cutoff = now - self.retention
+        older = sorted(b for b in baselines if b < cutoff)
+        held = len(older) + 1  # at most this many readings at or before the cutoff stay
         for ref, samples in self._samples.items():
-            if len(samples) > 1 and samples[1].at <= cutoff:
-                self._samples[ref] = trim(samples, cutoff)
+            if len(samples) > held and samples[held].at <= cutoff:
+                self._samples[ref] = trim(samples, cutoff, older)
         self._thin(now - DENSE)
         return MappingProxyType(dict(self._samples))
 
@@ -101,12 +106,19 @@ class History:
         self._thinned = until
 
 
-def trim(samples: tuple[Sample, ...], cutoff: datetime) -> tuple[Sample, ...]:
-    """Samples after `cutoff`, plus the last one at or before it (the baseline there)."""
+def trim(
+    samples: tuple[Sample, ...], cutoff: datetime, baselines: Sequence[datetime] = ()
+) -> tuple[Sample, ...]:
+    """Samples after `cutoff`, plus the last one at or before it (the baseline there) and the
+    last one at or before each of `baselines` (instants before the cutoff)."""
     index = bisect_left(samples, cutoff, key=_at)
-    if index < len(samples) and samples[index].at == cutoff:
-        return samples[index:]
-    return samples[max(0, index - 1) :]
+    exact = index < len(samples) and samples[index].at == cutoff
+    start = index if exact else max(0, index - 1)
+    last = (bisect_right(samples, b, key=_at) - 1 for b in baselines)
+    kept = sorted({i for i in last if 0 <= i < start})
+    if not kept:
+        return samples[start:]
+    return (*(samples[i] for i in kept), *samples[start:])
 
 
 def thin(

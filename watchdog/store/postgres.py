@@ -119,10 +119,11 @@ class PostgresStore:
 
     # Bookkeeping ---------------------------------------------------------------------------
 
-    async def load_state(self, *, now: datetime) -> LedgerState:
+    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
         if not self._history.loaded:
             self._history.load(await self._run(book.samples, write=False))
-        return await self._run(book.load_state, now, self._history.view(now), write=False)
+        history = self._history.view(now, baselines)
+        return await self._run(book.load_state, now, history, write=False)
 
     async def record_actions(self, records: Sequence[ActionRecord]) -> None:
         check_actions(records)
@@ -174,8 +175,8 @@ class PostgresStore:
     async def request_stats(self) -> RequestStats:
         return await self._run(usage.stats, write=False)
 
-    async def prune(self, *, now: datetime) -> dict[str, int]:
-        counts = await self._run(book.prune, now, self._options)
+    async def prune(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> dict[str, int]:
+        counts = await self._run(book.prune, now, self._options, baselines)
         counts.update(await self._run(usage.prune, now - self._options.request_retention))
         self._suppressed = None
         return counts

@@ -181,11 +181,16 @@ _PRUNE = {
     "forecasts": "DELETE FROM forecasts WHERE updated_at < $1",
     "snoozes": "DELETE FROM snoozes WHERE until < $1",
 }
-_PRUNE_SAMPLES = (
-    "DELETE FROM samples s WHERE at < $1 AND EXISTS (SELECT 1 FROM samples later"
-    " WHERE later.scope = s.scope AND later.entity = s.entity"
-    " AND later.at > s.at AND later.at <= $1)"
-)
+_PRUNE_SAMPLES = """
+DELETE FROM samples s WHERE at < $1
+  AND EXISTS (SELECT 1 FROM samples later WHERE later.scope = s.scope
+    AND later.entity = s.entity AND later.at > s.at AND later.at <= $1)
+  AND NOT EXISTS (SELECT 1 FROM unnest($2::timestamptz[]) AS b(at) WHERE s.at <= b.at
+    AND NOT EXISTS (SELECT 1 FROM samples later WHERE later.scope = s.scope
+      AND later.entity = s.entity AND later.at > s.at AND later.at <= b.at))
+"""
+"""Readings past the history retention, but for each entity's last one at or before the cutoff
+and at or before each baseline ($2)."""
 
 
 _THIN_SAMPLES = """
@@ -207,14 +212,17 @@ WHERE d.scope = c.scope AND d.entity = c.entity AND d.at = c.at AND c.next_at IS
 neither side of a counter reset."""
 
 
-async def prune(conn: Conn, now: datetime, options: StoreOptions) -> dict[str, int]:
+async def prune(
+    conn: Conn, now: datetime, options: StoreOptions, baselines: Sequence[datetime] = ()
+) -> dict[str, int]:
     """Delete what is past retention; each entity keeps its newest sample before the cutoff."""
     counts = {}
     for name, statement in _PRUNE.items():
         args = (now - options.retention,) if "$1" in statement else ()
         counts[name] = count_rows(await conn.execute(statement, *args))
     samples_cutoff = now - options.history_retention
-    counts["samples"] = count_rows(await conn.execute(_PRUNE_SAMPLES, samples_cutoff))
+    pruned = await conn.execute(_PRUNE_SAMPLES, samples_cutoff, list(baselines))
+    counts["samples"] = count_rows(pruned)
     thinned = await conn.execute(_THIN_SAMPLES, now - DENSE - THIN_SPAN, now - DENSE)
     counts["samples_thinned"] = count_rows(thinned)
     return counts

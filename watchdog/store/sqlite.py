@@ -136,10 +136,11 @@ class SqliteStore:
 
     # Bookkeeping ---------------------------------------------------------------------------
 
-    async def load_state(self, *, now: datetime) -> LedgerState:
+    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
         if not self._history.loaded:
             self._history.load(await self._call(lambda: book.samples(self._db())))
-        return await self._call(lambda: book.load_state(self._db(), now, self._history.view(now)))
+        history = self._history.view(now, baselines)
+        return await self._call(lambda: book.load_state(self._db(), now, history))
 
     async def record_actions(self, records: Sequence[ActionRecord]) -> None:
         check_actions(records)
@@ -193,8 +194,8 @@ class SqliteStore:
     async def request_stats(self) -> RequestStats:
         return await self._call(lambda: usage.stats(self._db()))
 
-    async def prune(self, *, now: datetime) -> dict[str, int]:
-        counts = await self._call(lambda: book.prune(self._db(), now, self._options))
+    async def prune(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> dict[str, int]:
+        counts = await self._call(lambda: book.prune(self._db(), now, self._options, baselines))
         cutoff = now - self._options.request_retention
         counts.update(await self._call(lambda: usage.prune(self._db(), cutoff)))
         self._suppressed = None

@@ -5,6 +5,7 @@ Run on the store's thread like `sqlite_sql`, whose conversions they share.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -193,9 +194,27 @@ DELETE FROM samples WHERE rowid IN (
 neither side of a counter reset."""
 
 
-def prune(conn: sqlite3.Connection, now: datetime, options: StoreOptions) -> dict[str, int]:
+_PRUNE_SAMPLES = """
+DELETE FROM samples WHERE at < ?1
+  AND EXISTS (SELECT 1 FROM samples later WHERE later.scope = samples.scope
+    AND later.entity = samples.entity AND later.at > samples.at AND later.at <= ?1)
+  AND NOT EXISTS (SELECT 1 FROM json_each(?2) b WHERE samples.at <= b.value
+    AND NOT EXISTS (SELECT 1 FROM samples later WHERE later.scope = samples.scope
+      AND later.entity = samples.entity AND later.at > samples.at AND later.at <= b.value))
+"""
+"""Readings past the history retention, but for each entity's last one at or before the cutoff
+and at or before each baseline (?2: a JSON list of instants)."""
+
+
+def prune(
+    conn: sqlite3.Connection,
+    now: datetime,
+    options: StoreOptions,
+    baselines: Sequence[datetime] = (),
+) -> dict[str, int]:
     cutoff = ts(now - options.retention)
     samples_cutoff = ts(now - options.history_retention)
+    kept = json.dumps([ts(b) for b in baselines])
     statements_ = {
         "notices": ("DELETE FROM notices WHERE period_end < ?", (cutoff,)),
         "threads": (
@@ -210,14 +229,7 @@ def prune(conn: sqlite3.Connection, now: datetime, options: StoreOptions) -> dic
         "actions": ("DELETE FROM actions WHERE at < ?", (cutoff,)),
         "forecasts": ("DELETE FROM forecasts WHERE updated_at < ?", (cutoff,)),
         "snoozes": ("DELETE FROM snoozes WHERE until < ?", (cutoff,)),
-        "samples": (
-            (
-                "DELETE FROM samples WHERE at < ? AND EXISTS (SELECT 1 FROM samples later"
-                " WHERE later.scope = samples.scope AND later.entity = samples.entity"
-                " AND later.at > samples.at AND later.at <= ?)"
-            ),
-            (samples_cutoff, samples_cutoff),
-        ),
+        "samples": (_PRUNE_SAMPLES, (samples_cutoff, kept)),
         "samples_thinned": (_THIN_SAMPLES, (ts(now - DENSE - THIN_SPAN), ts(now - DENSE))),
     }
     with write(conn):
