@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the benchmarks: bench/run.sh (full plan, ~20 min) or bench/run.sh --quick (~2 min).
+# Run the benchmarks: bench/run.sh (full plan, ~10 min) or bench/run.sh --quick (~1 min).
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth) for the store figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
