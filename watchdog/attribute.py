@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -31,7 +31,7 @@ from watchdog.model import Scope
 from watchdog.rules import Rule, RuleSet
 from watchdog.sources.litellm_activity import Activity
 from watchdog.store.usage import RequestStats, Spender, UsageReader, Within
-from watchdog.windows import Period, PeriodError, current_period
+from watchdog.windows import Period, PeriodError, current_period, same_point
 
 log = logging.getLogger(__name__)
 
@@ -231,20 +231,6 @@ async def _previous(
         same = prev_start + (end - start)
     prev_end = min(same, before.end.astimezone(UTC) if before.end else end)
     return await store.request_total(start=prev_start, end=prev_end, within=within), label
-
-
-def same_point(period: Period, before: Period, at: datetime) -> datetime:
-    """The instant as far into `before` as `at` is into `period` on the local clock: 14:00 on
-    the 28th is compared with 14:00 on the 28th of the month before, also when summer time
-    began or ended in between (the same duration would be an hour off)."""
-    tz = period.tz
-    into = _wall(at, tz) - _wall(period.start, tz)
-    return (_wall(before.start, tz) + into).replace(tzinfo=tz).astimezone(UTC)
-
-
-def _wall(at: datetime, tz: tzinfo) -> datetime:
-    """`at` as the clock on the wall in `tz` shows it (no zone)."""
-    return at.astimezone(tz).replace(tzinfo=None)
 
 
 def _previous_period(period: Period, rule: Rule | None) -> Period | None:

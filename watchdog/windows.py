@@ -216,6 +216,15 @@ def litellm_period(
     return Period(start=start, end=reset_at, tz=tz)
 
 
+def same_point(period: Period, before: Period, at: datetime) -> datetime:
+    """The instant as far into `before` as `at` is into `period` on the local clock: 14:00 on
+    the 28th is compared with 14:00 on the 28th of the month before, also when summer time
+    began or ended in between (the same duration would be an hour off)."""
+    tz = period.tz
+    into = _wall(at, tz) - _wall(period.start, tz)
+    return _localize(_wall(before.start, tz) + into, tz).astimezone(UTC)
+
+
 # Implementation ------------------------------------------------------------------------------
 
 
@@ -297,6 +306,11 @@ def _cron(expr: str, tz: tzinfo, now: datetime) -> Period:
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:
     return _localize(datetime.combine(day, time(0)), tz)
+
+
+def _wall(at: datetime, tz: tzinfo) -> datetime:
+    """`at` as the clock on the wall in `tz` shows it (no zone)."""
+    return at.astimezone(tz).replace(tzinfo=None)
 
 
 def _localize(naive: datetime, tz: tzinfo) -> datetime:

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.builders import NOW, key, ledger, request, rule, rules, run, sent, snap, team, thread
-from watchdog.attribute import attribute, same_point
+from watchdog.attribute import attribute
 from watchdog.attribution import Attribution, attribution_fields, attribution_json, change_text
 from watchdog.callbacks.spend import Watch, with_callbacks
 from watchdog.decisions import Action, Decision, Reason
@@ -22,7 +21,6 @@ from watchdog.render import payload, render
 from watchdog.rules import RuleSet
 from watchdog.store import Store
 from watchdog.store.usage import RequestRecord
-from watchdog.windows import Period
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
@@ -351,28 +349,3 @@ def test_whole_day_figures_say_so() -> None:
     ]
     assert attribution_fields(None) == []
     assert attribution_json(None) is None
-
-
-@pytest.mark.parametrize(
-    ("now", "expected"),
-    [
-        pytest.param(
-            datetime(2026, 11, 28, 13, 0, tzinfo=UTC),  # 14:00 CET
-            datetime(2026, 10, 28, 13, 0, tzinfo=UTC),  # 14:00 CET: summer time ended on the 25th
-            id="summer time ended in the previous month",
-        ),
-        pytest.param(
-            datetime(2026, 11, 18, 13, 0, tzinfo=UTC),  # 14:00 CET
-            datetime(2026, 10, 18, 12, 0, tzinfo=UTC),  # 14:00 CEST
-            id="before the change",
-        ),
-    ],
-)
-def test_the_same_point_last_month_is_the_same_time_on_the_local_clock(
-    now: datetime, expected: datetime
-) -> None:
-    """The same point last month is the same date and time on the local clock, summer or not."""
-    zone = ZoneInfo("Europe/Stockholm")
-    november = Period(datetime(2026, 11, 1, tzinfo=zone), datetime(2026, 12, 1, tzinfo=zone), zone)
-    october = Period(datetime(2026, 10, 1, tzinfo=zone), datetime(2026, 11, 1, tzinfo=zone), zone)
-    assert same_point(november, october, now) == expected

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.core.periods import hours, period, utc
+from watchdog.windows import Period, same_point
 
 # Calendar periods ---------------------------------------------------------------------------
 
@@ -310,3 +312,38 @@ def test_cron_periods(
     assert p.end.isoformat() == end
     assert hours(p) == length
     assert p.contains(now)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        pytest.param(
+            datetime(2026, 11, 28, 13, 0, tzinfo=UTC),  # 14:00 CET
+            datetime(2026, 10, 28, 13, 0, tzinfo=UTC),  # 14:00 CET: summer time ended on the 25th
+            id="summer time ended in the previous month",
+        ),
+        pytest.param(
+            datetime(2026, 11, 18, 13, 0, tzinfo=UTC),  # 14:00 CET
+            datetime(2026, 10, 18, 12, 0, tzinfo=UTC),  # 14:00 CEST
+            id="before the change",
+        ),
+    ],
+)
+def test_the_same_point_last_month_is_the_same_time_on_the_local_clock(
+    now: datetime, expected: datetime
+) -> None:
+    """The same point last month is the same date and time on the local clock, summer or not."""
+    zone = ZoneInfo("Europe/Stockholm")
+    november = Period(datetime(2026, 11, 1, tzinfo=zone), datetime(2026, 12, 1, tzinfo=zone), zone)
+    october = Period(datetime(2026, 10, 1, tzinfo=zone), datetime(2026, 11, 1, tzinfo=zone), zone)
+    assert same_point(november, october, now) == expected
+
+
+def test_the_same_point_in_a_skipped_hour_is_the_first_instant_after_it() -> None:
+    """02:30 on the day summer time began never happened: it is read as 03:00 CEST, as period
+    boundaries are."""
+    zone = ZoneInfo("Europe/Stockholm")
+    march = Period(datetime(2026, 3, 1, tzinfo=zone), datetime(2026, 4, 1, tzinfo=zone), zone)
+    april = Period(datetime(2026, 4, 1, tzinfo=zone), datetime(2026, 5, 1, tzinfo=zone), zone)
+    now = datetime(2026, 4, 29, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    assert same_point(april, march, now) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
