@@ -184,9 +184,10 @@ def _check_settings(
     if not (path or args.config):
         return None
     # a LiteLLM config given here is the one the config's routing may name channels of
-    env = {**os.environ, "WATCHDOG_LITELLM_CONFIG": args.litellm_config}
+    given = args.litellm_config
+    env = {**os.environ, "WATCHDOG_LITELLM_CONFIG": given} if given else None
     try:
-        return config.load(path, env if args.litellm_config else None)
+        return config.load(path, env)
     except InputError as exc:
         problems.extend(exc.problems)
         return None

@@ -308,12 +308,10 @@ def routing_problems(settings: Settings, path: str | None) -> list[Problem]:
 
 def _document(path: str | None) -> yamlfile.Document:
     """The config file as parsed, for positions; an empty one when it cannot be read."""
-    if path:
-        try:
-            return yamlfile.parse(Path(path).read_text(encoding="utf-8"), path)
-        except (OSError, yamlfile.YamlError):
-            return yamlfile.Document(path=path, data={})
-    return yamlfile.Document(path="<defaults>", data={})
+    try:
+        return _read(path)
+    except ConfigError:
+        return yamlfile.Document(path=str(path), data={})
 
 
 # Loading -------------------------------------------------------------------------------------
@@ -322,30 +320,35 @@ def _document(path: str | None) -> yamlfile.Document:
 def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (or defaults) and apply WATCHDOG_* overrides from `env`."""
     environ = dict(os.environ if env is None else env)
-    name = str(path) if path else "<defaults>"
-    doc = yamlfile.Document(path=name, data={})
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                [Problem(name, 1, 1, f"cannot read config: {exc.strerror}")]
-            ) from None
-        try:
-            doc = yamlfile.parse(text, name)
-        except yamlfile.YamlError as exc:
-            raise ConfigError(exc.problems) from None
-        if doc.data is None:
-            doc.data = {}
-        if not isinstance(doc.data, dict):
-            raise ConfigError([doc.problem((), "expected a mapping of settings")])
+    doc = _read(path)
     data = _overrides(dict(doc.data), environ)
     try:
         return Settings.model_validate(data, context={"env": environ})
     except ValidationError as exc:
         raise ConfigError([_problem(doc, err, environ) for err in exc.errors()]) from None
     except ValueError as exc:
-        raise ConfigError([Problem(name, 1, 1, str(exc))]) from None
+        raise ConfigError([Problem(doc.path, 1, 1, str(exc))]) from None
+
+
+def _read(path: str | Path | None) -> yamlfile.Document:
+    """The config file parsed (no file: an empty document named <defaults>); ConfigError with
+    the position when it cannot be read or is not a mapping of settings."""
+    name = str(path) if path else "<defaults>"
+    if not path:
+        return yamlfile.Document(path=name, data={})
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(name, 1, 1, f"cannot read config: {exc.strerror}")]) from None
+    try:
+        doc = yamlfile.parse(text, name)
+    except yamlfile.YamlError as exc:
+        raise ConfigError(exc.problems) from None
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.problem((), "expected a mapping of settings")])
+    return doc
 
 
 def _overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
