@@ -24,6 +24,7 @@ from watchdog.model import (
     Scope,
     ThreadKey,
 )
+from watchdog.records import record
 from watchdog.windows import Period
 
 
@@ -131,7 +132,7 @@ class Step:
         object.__setattr__(self, "id", f"{name}@{self.amount.normalize():f}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Alert:
     """The facts about one budget in one period, as every channel renders them."""
 
@@ -175,7 +176,7 @@ class Alert:
         return (self.rule, self.scope, self.entity_id)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decision:
     """What to do about one alert on one channel (or one action), and why."""
 

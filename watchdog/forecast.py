@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from watchdog.measure import Measurement, growth, growth_to
 from watchdog.model import Sample
 from watchdog.money import ZERO, fmt_money
+from watchdog.records import record
 from watchdog.rules import Forecast
 from watchdog.windows import Period, window_name
 
@@ -29,7 +29,7 @@ DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pace:
     """Spend over a stretch of time, and how it was measured."""
 
@@ -49,7 +49,7 @@ class Pace:
         return self.amount * Decimal(duration.total_seconds()) / seconds
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Projection:
     """A forecast for one budget in one period."""
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from watchdog.model import DailySeries, Entity, Sample
 from watchdog.money import ZERO
+from watchdog.records import record
 from watchdog.windows import Period, litellm_duration
 
 TOLERANCE = timedelta(minutes=15)
@@ -36,7 +36,7 @@ class Basis(enum.StrEnum):
     QUERY = "Prometheus query"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Measurement:
     """Spend in the period so far and how it was measured."""
 

@@ -10,6 +10,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from watchdog.records import record
+
 EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
@@ -54,7 +56,7 @@ class EntityRef:
         return f"{self.scope}:{self.id}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entity:
     """One key, team, user, customer, tag or the proxy, as a source last saw it."""
 
@@ -109,7 +111,7 @@ class SourceStatus:
     requests: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sample:
     """LiteLLM's spend counter for one entity at one instant."""
 
