@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from watchdog.measure import Measurement, growth, growth_to
+from watchdog.measure import Measurement, growth_to, in_utc, sample_at
 from watchdog.model import Sample
 from watchdog.money import ZERO, fmt_money
 from watchdog.records import record
@@ -155,8 +155,8 @@ def _gate(
     if elapsed < needed:
         return f"{_human(elapsed)} of data in this period, needs {_human(needed)}"
     # readings taken since the counting began, plus the one in hand
-    since = bisect_left(history, _utc(measurement.since), key=_at)
-    readings = 1 + bisect_left(history, _utc(now), key=_at) - since
+    since = bisect_left(history, in_utc(measurement.since), key=sample_at)
+    readings = 1 + bisect_left(history, in_utc(now), key=sample_at) - since
     if readings < settings.min_samples:
         plural = "reading" if readings == 1 else "readings"
         return f"{readings} spend {plural} this period, needs {settings.min_samples}"
@@ -215,53 +215,55 @@ def _typical(
     days = int((now - start) / DAY)
     if days < 3:
         return None
-    growths = [
-        _growth_between(history, counter, now - (i + 1) * DAY, now - i * DAY, now)
-        for i in range(days)
-    ]
-    if any(g is None for g in growths):
+    growths = _daily_growth(history, counter, now, days)
+    if growths is None:
         return None
-    kept = sorted(g for g in growths if g is not None)[:-1]
+    kept = sorted(growths)[:-1]
     return Pace(
         sum(kept, ZERO), len(kept) * DAY, f"typical daily pace {span_text} (busiest day left out)"
     )
 
 
+def _daily_growth(
+    history: Sequence[Sample], counter: Decimal, now: datetime, days: int
+) -> list[Decimal] | None:
+    """Growth in each of the `days` whole days before `now` (newest first), the counter now
+    closing the last one; None without a reading at or before the first day's start.
+
+    One walk over the readings: each day starts from the last reading before it, so an
+    increase belongs to the day of the reading that ends it (a drop counts from zero, as in
+    `growth`).
+    """
+    bounds = [in_utc(now - i * DAY) for i in range(days + 1)]  # bounds[i] ends day i (0: newest)
+    first = bisect_right(history, bounds[days], key=sample_at)
+    if not first:
+        return None
+    growths = [ZERO] * days
+    previous = history[first - 1].spend
+    day = days - 1
+    for sample in history[first : bisect_right(history, bounds[0], key=sample_at)]:
+        while sample.at > bounds[day]:
+            day -= 1
+        spend = sample.spend
+        growths[day] += spend - previous if spend >= previous else spend
+        previous = spend
+    growths[0] += counter - previous if counter >= previous else counter
+    return growths
+
+
 def _value_at(history: Sequence[Sample], at: datetime) -> Sample | None:
     """The last reading at or before `at` (history is oldest first)."""
-    index = bisect_right(history, _utc(at), key=_at)
+    index = bisect_right(history, in_utc(at), key=sample_at)
     return history[index - 1] if index else None
 
 
 def _between(history: Sequence[Sample], start: datetime, end: datetime) -> Sequence[Sample]:
     """Readings in (start, end]."""
     first, last = (
-        bisect_right(history, _utc(start), key=_at),
-        bisect_right(history, _utc(end), key=_at),
+        bisect_right(history, in_utc(start), key=sample_at),
+        bisect_right(history, in_utc(end), key=sample_at),
     )
     return history[first:last]
-
-
-def _at(sample: Sample) -> datetime:
-    return sample.at
-
-
-def _utc(at: datetime) -> datetime:
-    """`at` in UTC, the zone readings are kept in: comparing datetimes of two zones asks the
-    zone for its offset each time, which made searching the history the core's hottest path."""
-    return at if at.tzinfo is UTC else at.astimezone(UTC)
-
-
-def _growth_between(
-    history: Sequence[Sample], counter: Decimal, start: datetime, end: datetime, now: datetime
-) -> Decimal | None:
-    baseline = _value_at(history, start)
-    if baseline is None:
-        return None
-    readings = list(_between(history, start, end))
-    if end >= now:
-        readings.append(Sample(now, counter))
-    return growth(baseline.spend, readings)
 
 
 def _fast(

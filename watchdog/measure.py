@@ -10,6 +10,7 @@ measurement says which basis it used and whether it covers the whole period so f
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -117,14 +118,10 @@ def _delta(
     history: Sequence[Sample], period: Period, current: Decimal, now: datetime
 ) -> Measurement | None:
     """Counter growth inside the period from samples; None without any usable sample."""
-    baseline: Sample | None = None
-    inside: list[Sample] = []
-    start = period.start
-    for sample in history:
-        if sample.at <= start:
-            baseline = sample
-        elif sample.at <= now:
-            inside.append(sample)
+    start = in_utc(period.start)
+    at_start = bisect_right(history, start, key=sample_at)
+    baseline = history[at_start - 1] if at_start else None
+    inside = history[at_start : bisect_right(history, in_utc(now), key=sample_at)]
     if baseline is None:
         if not inside:
             return None
@@ -132,7 +129,7 @@ def _delta(
         total = growth_to(first.spend, inside[1:], current)
         return Measurement(total, Basis.PARTIAL, first.at, complete=False)
     total = growth_to(baseline.spend, inside, current)
-    return Measurement(total, Basis.DELTA, start, complete=True)
+    return Measurement(total, Basis.DELTA, period.start, complete=True)
 
 
 def growth_to(start: Decimal, readings: Sequence[Sample], current: Decimal) -> Decimal:
@@ -149,3 +146,13 @@ def growth(start: Decimal, readings: Sequence[Sample]) -> Decimal:
         total += sample.spend - previous if sample.spend >= previous else sample.spend
         previous = sample.spend
     return total
+
+
+def sample_at(sample: Sample) -> datetime:
+    return sample.at
+
+
+def in_utc(at: datetime) -> datetime:
+    """`at` in UTC, the zone readings are kept in: comparing datetimes of two zones asks the
+    zone for its offset each time, which made searching the history the core's hottest path."""
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
