@@ -97,7 +97,7 @@ class _Memo:
         self._pools: dict[Scope, list[Entity]] = {}
         self._teams: dict[Scope, dict[str, list[Entity]]] = {}
         self._periods: dict[object, tuple[Period, str]] = {}
-        self._ladders: dict[object, list[Step]] = {}
+        self._ladders: dict[tuple[int, ...], tuple[object, list[Step]]] = {}
         self._routes: dict[int, tuple[str, ...]] = {}
         self._litellm_steps: dict[int, bool] = {}
         self._sources: dict[str, tuple[SourceStatus | None, str]] = {}
@@ -149,22 +149,24 @@ class _Memo:
         return found
 
     def steps(self, rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
-        """As `ladder` (the list is shared: callers never change it)."""
-        memo_key: object
+        """As `ladder` (the list is shared: callers never change it).
+
+        Remembered by the identity of the amounts it reads: entities share their budgets'
+        Decimal objects, and identity tells apart equal amounts written differently (100 and
+        100.0, which name their steps differently). The amounts are kept with the ladder so
+        that no identity is reused by another object during the call.
+        """
+        amounts: tuple[object, ...]
         if self._reads_entity(rule):
-            memo_key = (
-                id(rule),
-                _exact(budget),
-                _exact(entity.soft_budget),
-                _exact(entity.max_budget),
-            )
+            amounts = (rule, budget, entity.soft_budget, entity.max_budget)
         else:
-            memo_key = (id(rule), _exact(budget))
-        steps = self._ladders.get(memo_key)
-        if steps is None:
-            steps = ladder(rule, entity, budget)
-            self._ladders[memo_key] = steps
-        return steps
+            amounts = (rule, budget)
+        memo_key = tuple(map(id, amounts))
+        found = self._ladders.get(memo_key)
+        if found is None:
+            found = (amounts, ladder(rule, entity, budget))
+            self._ladders[memo_key] = found
+        return found[1]
 
     def _reads_entity(self, rule: Rule) -> bool:
         """True when the rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
@@ -361,11 +363,6 @@ def _measure(ctx: Budget) -> Measurement:
         watchdog_reset_at=reset_at,
         daily=daily.get(ref) if daily else None,
     )
-
-
-def _exact(amount: Decimal | None) -> object:
-    """A cache key that tells apart equal amounts written differently (100 and 100.0)."""
-    return None if amount is None else (amount, amount.as_tuple().exponent)
 
 
 # Actions -------------------------------------------------------------------------------------

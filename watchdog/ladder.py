@@ -62,10 +62,11 @@ def rank(step_id: str | None, steps: Sequence[Step]) -> float:
     """Position of a step on today's ladder; a step the ladder no longer has sits by amount."""
     if step_id is None:
         return -1.0
-    name, amount = split_step(step_id)
+    name = step_id.rpartition("@")[0]
     for index, step in enumerate(steps):
         if step.name == name:
             return float(index)
+    amount = split_step(step_id)[1]
     return sum(1 for step in steps if step.amount < amount) - 0.5
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind
@@ -155,7 +156,7 @@ def notify(
 
 def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None) -> Alert:
     low, high = rank(last, steps), rank(step.id, steps)
-    skipped = [s for s in steps if low < rank(s.id, steps) < high]
+    skipped = [s for i, s in enumerate(steps) if low < i < high]  # a step's rank is its index
     detail = f"crossed {describe(step)}"
     if skipped:
         detail += " (also passed " + ", ".join(describe(s) for s in skipped) + ")"
@@ -171,12 +172,15 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
 
 def amended(alert: Alert, **changes: Any) -> Alert:
     """`dataclasses.replace` for alerts, without its per-call introspection (hot path)."""
-    values = {name: getattr(alert, name) for name in _ALERT_FIELDS}
-    values.update(changes)
-    return Alert(**values)
+    values = list(_alert_values(alert))
+    for name, value in changes.items():
+        values[_ALERT_INDEX[name]] = value
+    return Alert(*values)
 
 
-_ALERT_FIELDS = tuple(f.name for f in fields(Alert))
+_ALERT_INDEX = {f.name: i for i, f in enumerate(fields(Alert))}
+_alert_values = attrgetter(*_ALERT_INDEX)
+"""An alert's fields in order, read in one call."""
 
 
 def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequence[Step]) -> Alert:
