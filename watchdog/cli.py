@@ -136,7 +136,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if settings is not None:
             problems.extend(config.routing_problems(settings, path))
     if ruleset is not None and settings is not None:
-        problems.extend(_unknown_channels(ruleset, set(settings.channels)))
+        known = set(settings.channels)
+        problems.extend(config.rule_channel_problems(ruleset, known, path or "<config>"))
     for problem in sorted(problems, key=lambda p: (p.path, p.line, p.col)):
         print(problem)
     if derived is not None and not args.quiet:
@@ -210,27 +211,6 @@ def _with_litellm(
     except InputError as exc:
         problems.extend(exc.problems)
         return None, settings, notes
-
-
-def _unknown_channels(ruleset: RuleSet, known: set[str]) -> list[Problem]:
-    problems = []
-    for rule in ruleset.rules:
-        for name in rule.notify:
-            if name not in known:
-                origin = ruleset.origins[rule.name]
-                choices = ", ".join(sorted(known)) or "none defined"
-                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-                guess = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(
-                    Problem(
-                        origin.path,
-                        origin.line,
-                        origin.col,
-                        f"budget {rule.name!r}: notify: unknown channel "
-                        f"{name!r}{guess}; channels in the config: {choices}",
-                    )
-                )
-    return problems
 
 
 # preview -------------------------------------------------------------------------------------

@@ -289,6 +289,23 @@ def unknown_channel(where: str, name: str, known: set[str], why: str = "") -> st
     )
 
 
+def rule_channel_problems(rules: RuleSet, known: set[str], config_path: str) -> list[Problem]:
+    """A problem at every budget whose `notify:` names a channel that is not in `known`, at
+    the budget's place in its rule file (else at the top of the config)."""
+    problems = []
+    for rule in rules.rules:
+        for name in rule.notify:
+            problem = unknown_channel(f"budget {rule.name!r}: notify", name, known)
+            if problem is None:
+                continue
+            origin = rules.origins.get(rule.name)
+            if origin is None:
+                problems.append(Problem(config_path, 1, 1, problem))
+            else:
+                problems.append(Problem(origin.path, origin.line, origin.col, problem))
+    return problems
+
+
 def routing_problems(settings: Settings, path: str | None) -> list[Problem]:
     """Routing names of LiteLLM-derived channels that, with the derived channels added to
     `settings`, still name none; located in the config file `path`."""

@@ -19,7 +19,7 @@ import aiohttp
 
 from watchdog import config, litellm_config
 from watchdog.act import Admin
-from watchdog.errors import ConfigError, Problem
+from watchdog.errors import ConfigError
 from watchdog.notify import Notifier
 from watchdog.notify.factory import build_notifiers
 from watchdog.rule_files import load_rules, rule_files
@@ -108,18 +108,9 @@ def compose(
         rules = settings.apply(load_rules(settings.rules))
     if derived is not None:
         rules = litellm_config.combine(rules, derived)
-    unknown = sorted({n for r in rules.rules for n in r.notify} - set(settings.channels))
+    unknown = config.rule_channel_problems(rules, set(settings.channels), config_path or "<config>")
     if unknown:
-        raise ConfigError(
-            [
-                Problem(
-                    config_path or "<config>",
-                    1,
-                    1,
-                    f"rules name channels the config does not define: {', '.join(unknown)}",
-                )
-            ]
-        )
+        raise ConfigError(unknown)
     return settings, rules
 
 

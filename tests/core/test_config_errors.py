@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.configs import ENV, SECRETS, full_config, problems, write
-from watchdog import config
+from watchdog import config, reload
 from watchdog.config import config_path
 from watchdog.config_fields import Secret
 from watchdog.errors import ConfigError
@@ -217,3 +217,35 @@ def test_config_path_precedence(
     if local_file:
         (tmp_path / "watchdog.yaml").write_text("{}\n", encoding="utf-8")
     assert config_path(cli, env) == expected
+
+
+def test_a_reload_names_the_rule_file_and_line_of_an_unknown_channel(tmp_path: Path) -> None:
+    """The daemon refuses rules naming a channel the config lacks, and says where, as `check`
+    does: the rule's file and line, a close match and the channels there are."""
+    (tmp_path / "rules").mkdir()
+    rule_file = tmp_path / "rules" / "teams.yaml"
+    rule_file.write_text(
+        "budgets:\n"
+        "  - name: Keys\n"
+        "    scope: key\n"
+        "    match: '*'\n"
+        "    alert_at: [80%]\n"
+        "  - name: Research\n"
+        "    scope: team\n"
+        "    match: research\n"
+        "    amount: 100\n"
+        "    notify: [eng-slak]\n"
+    )
+    config_file = tmp_path / "watchdog.yaml"
+    config_file.write_text(
+        f"litellm: null\nrules: [{tmp_path / 'rules'}]\n"
+        "channels:\n  eng-slack: {type: console}\n  ops: {type: console}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        reload.compose(str(config_file), env={})
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line) == (str(rule_file), 6)
+    assert problem.message == (
+        "budget 'Research': notify: unknown channel 'eng-slak' (did you mean 'eng-slack'?); "
+        "defined channels: eng-slack, ops"
+    )
