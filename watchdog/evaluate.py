@@ -124,11 +124,24 @@ class _Memo:
         if index is None:
             index = {}
             aliases = {t.id: t.name for t in self.snapshot.of(Scope.TEAM).values() if t.name}
+            folded: dict[str, str] = {}  # each team id or alias casefolded once
             for entity in pool:
-                teams = {entity.team_id, entity.team_name, *entity.teams}
-                teams.update(aliases.get(t) for t in entity.teams)
-                for team in {t.casefold() for t in teams if t}:
-                    index.setdefault(team, []).append(entity)
+                if not (entity.team_id or entity.team_name or entity.teams):
+                    continue  # most keys and users belong to no team
+                names: list[str | None] = [entity.team_id, entity.team_name]
+                if entity.teams:
+                    names.extend(entity.teams)
+                    names.extend(aliases.get(t) for t in entity.teams)
+                seen: set[str] = set()
+                for name in names:
+                    if not name:
+                        continue
+                    team = folded.get(name)
+                    if team is None:
+                        team = folded[name] = name.casefold()
+                    if team not in seen:
+                        seen.add(team)
+                        index.setdefault(team, []).append(entity)
             self._teams[scope] = index
         return index
 
