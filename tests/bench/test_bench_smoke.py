@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncpg
 
 from bench import cycle, eval_core, history_memory, latency, store_claims
+from bench.eval_core import NEXT, NOW, remembered
+from bench.synth import entities, history, population, rule_specs, ruleset, snapshot, team_names
 from bench.table import SMOKE, Table, from_results
 from tests.conftest import require
+from watchdog.decisions import Reason, by_reason
+from watchdog.evaluate import evaluate
 
 
 def test_evaluation_counts_a_decision_for_every_budget() -> None:
@@ -19,6 +23,8 @@ def test_evaluation_counts_a_decision_for_every_budget() -> None:
     assert row["decisions"] >= row["budgets"]  # explain=True: at least one per budget
     assert isinstance(row["cpu_s"], float)
     assert row["cpu_s"] > 0
+    assert isinstance(row["next_cycle_s"], float)  # the cycle after, notices claimed
+    assert row["next_cycle_s"] > 0
     assert isinstance(row["peak_mb"], float)
     assert row["peak_mb"] > 0
 
@@ -81,3 +87,17 @@ async def test_history_read_back_holds_what_was_written() -> None:
     # a reading is a Sample, its Decimal and a tuple slot; the instant is shared per cycle
     assert 100 < row["written_b"] < 400
     assert 100 < row["loaded_b"] < 400
+
+
+def test_the_next_cycle_finds_the_first_cycles_notices_claimed() -> None:
+    """What the benchmark's second cycle reads: every notice the first sent, now deduped."""
+    found = entities(population(1_000, now=NOW))
+    snap, state = snapshot(found, now=NOW), history(found, now=NOW)
+    rules = ruleset(rule_specs(10, team_names(1_000)))
+    first = evaluate(rules, snap, state, NOW, explain=True)
+    fired = by_reason(first)[Reason.FIRED]
+    assert fired > 0
+    after = evaluate(rules, snap, remembered(state, first, NOW), NEXT, explain=True)
+    counts = by_reason(after)
+    assert Reason.FIRED not in counts
+    assert counts[Reason.DEDUPED] == fired
