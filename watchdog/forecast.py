@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from watchdog.measure import Measurement, growth_to, in_utc, sample_at
+from watchdog.measure import Measurement, growth_to, in_utc, increase, sample_at
 from watchdog.model import Sample
 from watchdog.money import ZERO, fmt_money
 from watchdog.records import record
@@ -231,8 +231,7 @@ def _daily_growth(
     closing the last one; None without a reading at or before the first day's start.
 
     One walk over the readings: each day starts from the last reading before it, so an
-    increase belongs to the day of the reading that ends it (a drop counts from zero, as in
-    `growth`).
+    increase belongs to the day of the reading that ends it.
     """
     bounds = [in_utc(now - i * DAY) for i in range(days + 1)]  # bounds[i] ends day i (0: newest)
     first = bisect_right(history, bounds[days], key=sample_at)
@@ -244,10 +243,9 @@ def _daily_growth(
     for sample in history[first : bisect_right(history, bounds[0], key=sample_at)]:
         while sample.at > bounds[day]:
             day -= 1
-        spend = sample.spend
-        growths[day] += spend - previous if spend >= previous else spend
-        previous = spend
-    growths[0] += counter - previous if counter >= previous else counter
+        growths[day] += increase(previous, sample.spend)
+        previous = sample.spend
+    growths[0] += increase(previous, counter)
     return growths
 
 

@@ -135,17 +135,23 @@ def _delta(
 def growth_to(start: Decimal, readings: Sequence[Sample], current: Decimal) -> Decimal:
     """`growth` over the readings and then the current counter (without building a sample)."""
     last = readings[-1].spend if readings else start
-    return growth(start, readings) + (current - last if current >= last else current)
+    return growth(start, readings) + increase(last, current)
 
 
 def growth(start: Decimal, readings: Sequence[Sample]) -> Decimal:
-    """Sum of increases; a drop means the counter was reset and counts from zero again."""
+    """Sum of increases from `start` through the readings (see `increase`)."""
     total = ZERO
     previous = start
     for sample in readings:
-        total += sample.spend - previous if sample.spend >= previous else sample.spend
+        total += increase(previous, sample.spend)
         previous = sample.spend
     return total
+
+
+def increase(before: Decimal, after: Decimal) -> Decimal:
+    """What a spend counter grew from `before` to `after`; a drop means the counter was reset
+    and counts from zero again."""
+    return after - before if after >= before else after
 
 
 def sample_at(sample: Sample) -> datetime:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from watchdog.measure import sample_at
 from watchdog.model import EntityRef, Sample, Snapshot
 
 DENSE = timedelta(days=2)
@@ -111,10 +112,10 @@ def trim(
 ) -> tuple[Sample, ...]:
     """Samples after `cutoff`, plus the last one at or before it (the baseline there) and the
     last one at or before each of `baselines` (instants before the cutoff)."""
-    index = bisect_left(samples, cutoff, key=_at)
+    index = bisect_left(samples, cutoff, key=sample_at)
     exact = index < len(samples) and samples[index].at == cutoff
     start = index if exact else max(0, index - 1)
-    last = (bisect_right(samples, b, key=_at) - 1 for b in baselines)
+    last = (bisect_right(samples, b, key=sample_at) - 1 for b in baselines)
     kept = sorted({i for i in last if 0 <= i < start})
     if not kept:
         return samples[start:]
@@ -129,8 +130,8 @@ def thin(
     A reading there is kept when it is the last of its UTC hour, the last before a drop of
     the counter, or the first after one; readings outside the range stay as they are.
     """
-    start = 0 if since is None else bisect_left(samples, since, key=_at)
-    end = bisect_left(samples, until, key=_at)
+    start = 0 if since is None else bisect_left(samples, since, key=sample_at)
+    end = bisect_left(samples, until, key=sample_at)
     if end - start < 2:
         return samples
     last = len(samples) - 1
@@ -155,7 +156,3 @@ def _kept(before: Sample | None, sample: Sample, after: Sample) -> bool:
 def _hour(at: datetime) -> tuple[int, int, int, int]:
     utc = at.astimezone(UTC)
     return utc.year, utc.month, utc.day, utc.hour
-
-
-def _at(sample: Sample) -> datetime:
-    return sample.at
