@@ -8,16 +8,19 @@ and what it accepts. Pure.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from watchdog import windows
 from watchdog.money import MoneyError, fmt_money, parse_money
+
+T = TypeVar("T")
 
 # Thresholds ----------------------------------------------------------------------------------
 
@@ -160,39 +163,31 @@ def _as_budget_amount(value: object) -> Decimal | None:
     return amount
 
 
-def _as_period(value: object) -> windows.PeriodSpec:
-    if isinstance(value, windows.PeriodSpec):
+def _parsed(value: object, kind: type[T], parse: Callable[[str], T], example: str) -> T:
+    """`value` as `kind`: as it is, or parsed from text by `parse` (its error as the message)."""
+    if isinstance(value, kind):
         return value
     if not isinstance(value, str):
-        raise ValueError(
-            f'expected a period such as monthly, 30d or "0 0 1 * *", got {shown(value)}'
-        )
+        raise ValueError(f"expected {example}, got {shown(value)}")
     try:
-        return windows.parse_period(value)
+        return parse(value)
     except windows.PeriodError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _as_period(value: object) -> windows.PeriodSpec:
+    example = 'a period such as monthly, 30d or "0 0 1 * *"'
+    return _parsed(value, windows.PeriodSpec, windows.parse_period, example)
 
 
 def _as_zone(value: object) -> ZoneInfo:
-    if isinstance(value, ZoneInfo):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a time zone name such as Europe/Stockholm, got {shown(value)}")
-    try:
-        return windows.parse_zone(value)
-    except windows.PeriodError as exc:
-        raise ValueError(str(exc)) from None
+    example = "a time zone name such as Europe/Stockholm"
+    return _parsed(value, ZoneInfo, windows.parse_zone, example)
 
 
 def _as_duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as 30m, 12h or 3d, got {shown(value)}")
-    try:
-        return windows.parse_duration(value)
-    except windows.PeriodError as exc:
-        raise ValueError(str(exc)) from None
+    example = "a duration such as 30m, 12h or 3d"
+    return _parsed(value, timedelta, windows.parse_duration, example)
 
 
 def _as_names(value: object) -> tuple[str, ...]:
