@@ -16,7 +16,7 @@ from functools import partial
 from bench.synth import entities, history, population, rule_specs, ruleset, snapshot, team_names
 from bench.table import FULL, QUICK, SMOKE, Plan, Table, mb
 from watchdog.daemon import gc_paused
-from watchdog.decisions import Action, Decision
+from watchdog.decisions import Decision
 from watchdog.evaluate import evaluate
 from watchdog.model import LedgerState, Snapshot
 from watchdog.rules import RuleSet
@@ -93,15 +93,14 @@ def _as_the_daemon(
 
 def remembered(state: LedgerState, decisions: list[Decision], now: datetime) -> LedgerState:
     """The ledger after a cycle's `decisions`: its notices claimed and delivered, forecast
-    streaks and first-seen periods recorded (the rows the store keeps, read back)."""
-    notices = [
-        (a.rule, a.scope.value, a.entity_id, a.period.key, d.channel, d.step, d.event, d.level)
-        for d in decisions
-        if d.action is Action.NOTIFY and d.event is not None
-        for a in (d.alert,)
-    ]
+    streaks and first-seen periods recorded (the store's own rows, read back as it reads
+    them; rendering each claimed message is part of building them, outside the timing)."""
+    claimed = [(*n.identity, n.level) for n in rows.notice_rows(decisions)]
     return rows.build_state(
-        notices=[(*n, now, "delivered") for n in notices],
+        notices=[
+            (rule, scope, entity, period, channel, step, event, level, now, "delivered")
+            for rule, scope, entity, period, step, channel, event, level in claimed
+        ],
         forecasts=[(*k, m.period, m.streak) for k, m in rows.streaks(decisions).items()],
         memory=[(*k, "reset", p, now, None) for k, p in rows.baselines(decisions).items()],
         snoozes=(),
