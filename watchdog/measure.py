@@ -81,7 +81,7 @@ def period_spend(
         return Measurement(entity.spend, Basis.LITELLM, period.start, complete=True)
     since = counter_since(entity, now, watchdog_reset_at)
     # In UTC: wall-clock arithmetic on the local start is off by an hour next to a DST change.
-    start = period.start.astimezone(UTC)
+    start = period.utc_start
     if since is not None and since >= start - TOLERANCE:
         basis = _counter_basis(entity, since, watchdog_reset_at)
         if since <= start + TOLERANCE or basis is Basis.CREATED:
@@ -98,7 +98,7 @@ def period_spend(
 
 def _from_daily(series: DailySeries, period: Period) -> Measurement:
     """Sum whole UTC days from the one holding the period start; partial before the series."""
-    first = period.start.astimezone(UTC).date()
+    first = period.utc_start.date()
     total = sum((v for d, v in series.days.items() if d >= first), ZERO)
     if first >= series.start:
         return Measurement(total, Basis.DAILY, period.start, complete=True)
@@ -118,8 +118,7 @@ def _delta(
     history: Sequence[Sample], period: Period, current: Decimal, now: datetime
 ) -> Measurement | None:
     """Counter growth inside the period from samples; None without any usable sample."""
-    start = in_utc(period.start)
-    at_start = bisect_right(history, start, key=sample_at)
+    at_start = bisect_right(history, period.utc_start, key=sample_at)
     baseline = history[at_start - 1] if at_start else None
     inside = history[at_start : bisect_right(history, in_utc(now), key=sample_at)]
     if baseline is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -55,6 +55,15 @@ class Period:
     tz: tzinfo
     name: str = ""
     """An explicit identity for periods that are not about time (e.g. "incidents")."""
+    utc_start: datetime = field(init=False, repr=False, compare=False)
+    """`start` in UTC, the zone spend history is kept in (worked out once: converting from
+    the rule's zone costs about a microsecond, and every budget of a rule reads it)."""
+    utc_end: datetime | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "utc_start", self.start.astimezone(UTC))
+        end = self.end.astimezone(UTC) if self.end is not None else None
+        object.__setattr__(self, "utc_end", end)
 
     @property
     def key(self) -> str:
@@ -67,13 +76,13 @@ class Period:
 
     def elapsed(self, now: datetime) -> timedelta:
         """Real time since the start (UTC arithmetic: a DST day is 23 or 25 hours)."""
-        return max(timedelta(0), now.astimezone(UTC) - self.start.astimezone(UTC))
+        return max(timedelta(0), now.astimezone(UTC) - self.utc_start)
 
     def length(self) -> timedelta | None:
         """Real length of the period; None for a lifetime budget."""
-        if self.end is None:
+        if self.utc_end is None:
             return None
-        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+        return self.utc_end - self.utc_start
 
     def fraction_elapsed(self, now: datetime) -> float | None:
         length = self.length()
