@@ -68,12 +68,11 @@ def step_notices(
     last = notices[-1].level if notices else None
     if current is None and last is None:
         return
-    here = rank(current.id, steps) if current is not None else -1.0
-    if current is not None and here == rank(last, steps):
+    if current is not None and (last == current.id or rank(current.id, steps) == rank(last, steps)):
         # the same step as last told (its amount may have moved with the budget)
         yield from _repeat(ctx, base, current, channel, notices, claimed)
         return
-    if current is not None and here > rank(last, steps):
+    if current is not None and rank(current.id, steps) > rank(last, steps):
         reason = Reason.FIRED if last is None else Reason.ESCALATED
         alert = _step_alert(base, current, steps, last)
         if (current.id, NoticeEvent.FIRED) in claimed:
@@ -102,15 +101,17 @@ def _repeat(
 ) -> Iterator[Decision]:
     alert = _step_alert(base, current, (), None)
     every = ctx.rule.renotify
-    fired = next(
-        (
-            n
-            for n in notices
-            if split_step(n.threshold)[0] == current.name and n.event is NoticeEvent.FIRED
-        ),
-        None,
-    )
-    if every is None or current.kind is not StepKind.HARD or fired is None:
+    fired = None
+    if every is not None and current.kind is StepKind.HARD:  # reminders: hard limits only
+        fired = next(
+            (
+                n
+                for n in notices
+                if n.threshold.rpartition("@")[0] == current.name and n.event is NoticeEvent.FIRED
+            ),
+            None,
+        )
+    if every is None or fired is None:
         yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="sent earlier this period")
         return
     count = int((ctx.now - fired.at) / every)
@@ -155,8 +156,12 @@ def notify(
 
 
 def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None) -> Alert:
-    low, high = rank(last, steps), rank(step.id, steps)
-    skipped = [s for i, s in enumerate(steps) if low < i < high]  # a step's rank is its index
+    """The alert for `step`, naming the steps of `steps` passed since `last` (none told
+    before, when `last` is None)."""
+    skipped: list[Step] = []
+    if steps:
+        low, high = rank(last, steps), rank(step.id, steps)
+        skipped = [s for i, s in enumerate(steps) if low < i < high]  # a rank is its index
     detail = f"crossed {describe(step)}"
     if skipped:
         detail += " (also passed " + ", ".join(describe(s) for s in skipped) + ")"
