@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from itertools import chain
 
 from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind
 from watchdog.forecast import Projection, project
@@ -28,7 +28,6 @@ from watchdog.model import (
     LedgerState,
     Scope,
     Snapshot,
-    SourceStatus,
 )
 from watchdog.notices import Budget, amended, forecast_notices, step_notices
 from watchdog.routing import route
@@ -54,8 +53,11 @@ def evaluate(
     decisions = list(source_health(rules, snapshot, state, now))
     memo = _Memo(rules, snapshot, state, now)
     for rule in rules.enabled():
-        for entity in memo.select(rule):
-            decisions.extend(_budget(memo, rule, entity, explain=explain))
+        entities = memo.select(rule)
+        if entities:
+            plan = _Plan(memo, rule)
+            for entity in entities:
+                decisions.extend(_budget(memo, plan, entity, explain=explain))
     return decisions
 
 
@@ -77,14 +79,14 @@ def _by_id(entity: Entity) -> str:
     return entity.id
 
 
-# One budget ----------------------------------------------------------------------------------
+# One call and one rule -----------------------------------------------------------------------
 
 
 class _Memo:
-    """What one `evaluate` call works out once and reuses across budgets.
+    """What one `evaluate` call works out once and reuses across rules and budgets.
 
-    Periods, ladders, routes and source health depend on a few values that many entities
-    share (the rule, a budget amount, a reset time), so each is computed once per call.
+    Periods, routes and source health depend on a few values that many entities share (a
+    reset time, a source), so each is computed once per call.
     """
 
     def __init__(
@@ -97,10 +99,7 @@ class _Memo:
         self._pools: dict[Scope, list[Entity]] = {}
         self._teams: dict[Scope, dict[str, list[Entity]]] = {}
         self._periods: dict[object, tuple[Period, str]] = {}
-        self._ladders: dict[tuple[int, ...], tuple[object, list[Step]]] = {}
-        self._routes: dict[int, tuple[str, ...]] = {}
-        self._litellm_steps: dict[int, bool] = {}
-        self._sources: dict[str, tuple[SourceStatus | None, str]] = {}
+        self._sources: dict[str, tuple[str, datetime | None]] = {}
 
     def select(self, rule: Rule) -> list[Entity]:
         """The entities a rule covers, sorted by id (each scope is sorted once per call)."""
@@ -118,42 +117,37 @@ class _Memo:
 
     def _team(self, scope: Scope, pool: list[Entity]) -> dict[str, list[Entity]]:
         """A scope's entities by the id and the alias (casefolded) of each team they belong
-        to, in pool order: a key's team, or every team of a user. Rules for one team read
-        their few entities rather than testing every entity of the scope."""
+        to, in pool order (by id): a key's team, or every team of a user. Rules for one team
+        read their few entities rather than testing every entity of the scope."""
         index = self._teams.get(scope)
-        if index is None:
-            index = {}
-            aliases = {t.id: t.name for t in self.snapshot.of(Scope.TEAM).values() if t.name}
-            folded: dict[str, str] = {}  # each team id or alias casefolded once
-            for entity in pool:
-                if not (entity.team_id or entity.team_name or entity.teams):
-                    continue  # most keys and users belong to no team
-                names: list[str | None] = [entity.team_id, entity.team_name]
-                if entity.teams:
-                    names.extend(entity.teams)
-                    names.extend(aliases.get(t) for t in entity.teams)
-                seen: set[str] = set()
-                for name in names:
-                    if not name:
-                        continue
-                    team = folded.get(name)
-                    if team is None:
-                        team = folded[name] = name.casefold()
-                    if team not in seen:
-                        seen.add(team)
-                        index.setdefault(team, []).append(entity)
-            self._teams[scope] = index
+        if index is not None:
+            return index
+        # Entities that name their teams alike share one lookup: most keys and users belong
+        # to no team, and the rest to a few.
+        alike: dict[tuple[str | None, str | None, frozenset[str]], list[Entity]] = {}
+        for entity in pool:
+            if entity.team_id or entity.team_name or entity.teams:
+                alike.setdefault((entity.team_id, entity.team_name, entity.teams), []).append(
+                    entity
+                )
+        aliases = {t.id: t.name for t in self.snapshot.of(Scope.TEAM).values() if t.name}
+        parts: dict[str, list[list[Entity]]] = {}
+        for (team_id, team_name, teams), members in alike.items():
+            names = [team_id, team_name, *sorted(teams), *(aliases.get(t) for t in sorted(teams))]
+            for team in dict.fromkeys(n.casefold() for n in names if n):
+                parts.setdefault(team, []).append(members)
+        index = {
+            team: lists[0] if len(lists) == 1 else sorted(chain(*lists), key=_by_id)
+            for team, lists in parts.items()
+        }
+        self._teams[scope] = index
         return index
 
     def period(self, rule: Rule, entity: Entity) -> tuple[Period, str]:
-        """The budget's period and its key."""
-        memo_key: object
-        if rule.period.kind == "litellm":
-            at = entity.budget_reset_at
-            zone = at.tzinfo if at is not None else None
-            memo_key = (at, zone, entity.budget_duration, rule.timezone)
-        else:
-            memo_key = id(rule)
+        """The budget's period and its key (LiteLLM periods: one per reset time and length)."""
+        at = entity.budget_reset_at
+        zone = at.tzinfo if at is not None else None
+        memo_key = (at, zone, entity.budget_duration, rule.timezone)
         found = self._periods.get(memo_key)
         if found is None:
             period = _period(rule, entity, self.now)
@@ -161,7 +155,58 @@ class _Memo:
             self._periods[memo_key] = found
         return found
 
-    def steps(self, rule: Rule, entity: Entity, budget: Decimal | None) -> list[Step]:
+    def source(self, name: str) -> tuple[str, datetime | None]:
+        """Why a source's data cannot be trusted ("" when it can) and when it was read."""
+        found = self._sources.get(name)
+        if found is None:
+            status = self.snapshot.sources.get(name)
+            found = (staleness(status, self.rules.stale_after, self.now), as_of(status))
+            self._sources[name] = found
+        return found
+
+
+class _Plan:
+    """What the budgets of one rule share in one call: worked out once, read per budget."""
+
+    __slots__ = (
+        "_ladders",
+        "_nexts",
+        "channels",
+        "counter",
+        "names_entities",
+        "period",
+        "quiet",
+        "reads_entity",
+        "rule",
+    )
+
+    def __init__(self, memo: _Memo, rule: Rule) -> None:
+        self.rule = rule
+        fixed = rule.period.kind != "litellm"
+        self.period: tuple[Period, str] | None = None
+        if fixed:  # a calendar period: the same for every entity
+            period = _period(rule, None, memo.now)
+            self.period = (period, period.key)
+        self.counter = (
+            rule.scope not in (Scope.QUERY, Scope.DIMENSION)
+            and not memo.snapshot.daily
+            and (not fixed or (self.period is not None and self.period[0].end is None))
+        )
+        """The budget's spend is LiteLLM's counter as it stands: no history to read."""
+        self.quiet = not rule.reset and rule.forecast is None
+        """No reset or forecast: a budget under every step may have nothing to do."""
+        self.channels: tuple[str, ...] | None = None
+        if not memo.rules.routing.owners:  # without owners, every entity hears the same
+            self.channels = route(rule, None, memo.rules.routing) or ("",)
+        self.names_entities = any(not any(ch in p for ch in "*?[") for p in rule.match)
+        """The rule names entities one by one rather than by pattern."""
+        wanted = [*rule.alert_at, rule.soft_limit, rule.hard_limit]
+        self.reads_entity = any(t is not None and t.kind == "litellm" for t in wanted)
+        """The rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
+        self._ladders: dict[object, tuple[object, list[Step]]] = {}
+        self._nexts: dict[int, tuple[Step, str]] = {}
+
+    def steps(self, entity: Entity, budget: Decimal | None) -> list[Step]:
         """As `ladder` (the list is shared: callers never change it).
 
         Remembered by the identity of the amounts it reads: entities share their budgets'
@@ -169,167 +214,173 @@ class _Memo:
         100.0, which name their steps differently). The amounts are kept with the ladder so
         that no identity is reused by another object during the call.
         """
-        amounts: tuple[object, ...]
-        if self._reads_entity(rule):
-            amounts = (rule, budget, entity.soft_budget, entity.max_budget)
+        amounts: object
+        memo_key: object
+        if self.reads_entity:
+            amounts = (budget, entity.soft_budget, entity.max_budget)
+            memo_key = (id(budget), id(entity.soft_budget), id(entity.max_budget))
         else:
-            amounts = (rule, budget)
-        memo_key = tuple(map(id, amounts))
+            amounts = budget
+            memo_key = id(budget)
         found = self._ladders.get(memo_key)
         if found is None:
-            found = (amounts, ladder(rule, entity, budget))
+            found = (amounts, ladder(self.rule, entity, budget))
             self._ladders[memo_key] = found
         return found[1]
 
-    def _reads_entity(self, rule: Rule) -> bool:
-        """True when the rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
-        found = self._litellm_steps.get(id(rule))
+    def next_detail(self, step: Step) -> str:
+        """As `next_detail`, remembered by the step's identity (steps live in the ladders)."""
+        found = self._nexts.get(id(step))
         if found is None:
-            wanted = [*rule.alert_at, rule.soft_limit, rule.hard_limit]
-            found = any(t is not None and t.kind == "litellm" for t in wanted)
-            self._litellm_steps[id(rule)] = found
-        return found
+            found = self._nexts[id(step)] = (step, next_detail(step))
+        return found[1]
 
-    def route(self, rule: Rule, entity: Entity) -> tuple[str, ...]:
-        """As `route`; without owners in the routing it is the same for every entity."""
-        routing = self.rules.routing
-        if routing.owners:
-            return route(rule, entity, routing)
-        channels = self._routes.get(id(rule))
-        if channels is None:
-            channels = route(rule, entity, routing)
-            self._routes[id(rule)] = channels
-        return channels
-
-    def source(self, name: str) -> tuple[SourceStatus | None, str]:
-        """A source's status and why its data cannot be trusted ("" when it can)."""
-        found = self._sources.get(name)
-        if found is None:
-            status = self.snapshot.sources.get(name)
-            found = (status, staleness(status, self.rules.stale_after, self.now))
-            self._sources[name] = found
-        return found
+    def untouched(
+        self, state: LedgerState, entity: Entity, key: str, channels: Sequence[str]
+    ) -> bool:
+        """For a budget under every step: True when nothing can be due (no reset, block,
+        forecast or earlier notice to resolve), the common case, decided without an alert."""
+        if not self.quiet:
+            return False
+        name = self.rule.name
+        if state.blocks and state.blocks.get((name, entity.scope, entity.id)) is not None:
+            return False
+        if not state.notices:
+            return True
+        for channel in channels:
+            told = state.notices.get((name, entity.scope, entity.id, key, channel))
+            if told:
+                notices = [n for n in told if not n.threshold.startswith("forecast")]
+                if notices and notices[-1].level is not None:
+                    return False
+        return True
 
 
-def _budget(memo: _Memo, rule: Rule, entity: Entity, *, explain: bool) -> list[Decision]:
+# One budget ----------------------------------------------------------------------------------
+
+
+def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[Decision]:
     """The decisions about one budget; with `explain`, an UNDER row when there are none."""
-    period, period_key = memo.period(rule, entity)
-    source, stale = memo.source(entity.source)
-
-    def alert(**measured: Any) -> Alert:
-        return Alert(
-            rule=rule.name,
-            scope=entity.scope,
-            entity_id=entity.id,
-            label=entity.label,
-            period=period,
-            kind=StepKind.THRESHOLD,
-            step="",
-            entity=entity,
-            description=rule.description,
-            data_as_of=as_of(source),
-            **measured,
-        )
-
+    rule = plan.rule
+    period, period_key = plan.period or memo.period(rule, entity)
+    stale, data_as_of = memo.source(entity.source)
     if stale:
-        return [Decision(Reason.STALE, Action.NONE, alert(), note=stale)]
+        alert = _alert(rule, entity, period, data_as_of)
+        return [Decision(Reason.STALE, Action.NONE, alert, note=stale)]
     given = rule.amount if rule.amount is not None else entity.max_budget
     budget = None if given is not None and given <= 0 else given
-    steps = memo.steps(rule, entity, budget)
-    if not steps and not _names_entities(rule):
+    steps = plan.steps(entity, budget)
+    if not steps and not plan.names_entities:
         return []  # a wildcard rule simply skips entities without a budget
-    channels = memo.route(rule, entity) or ("",)
+    channels = plan.channels or route(rule, entity, memo.rules.routing) or ("",)
     state, now = memo.state, memo.now
-    ctx = Budget(memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels)
-    measurement = _measure(ctx)
+    ctx: Budget | None = None
+    if plan.counter:  # LiteLLM's counter is the period's spend: no history or reset to read
+        measurement = Measurement(entity.spend, Basis.LITELLM, period.start, True)
+    else:
+        ctx = Budget(
+            memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels
+        )
+        measurement = _measure(ctx)
+    spend = measurement.spend
     if not steps:  # the rule names this entity, which has no budget
-        base = alert(spend=measurement.spend, budget=budget, measurement=measurement)
+        base = _alert(rule, entity, period, data_as_of, spend, budget, measurement)
         note = "the entity has no max_budget in LiteLLM and the rule sets no amount"
         return [Decision(Reason.NO_BUDGET, Action.NONE, base, note=note)]
-    current = current_step(steps, measurement.spend)
-    projection = _project(ctx, budget, measurement) if rule.forecast is not None else None
+    current = current_step(steps, spend)
+    projection = None
     found: list[Decision] = []
-    if current is not None or not _idle(ctx):
-        base = alert(
-            spend=measurement.spend,
-            budget=budget,
-            measurement=measurement,
-            projection=projection,
-        )
-        found.extend(_reset(ctx, base))
-        found.extend(_block(ctx, base, current))
-        for channel in channels:
-            found.extend(step_notices(ctx, base, steps, current, channel))
-        if rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
-            found.extend(forecast_notices(ctx, base, budget))
+    if current is not None or not plan.untouched(state, entity, period_key, channels):
+        if ctx is None:
+            ctx = Budget(
+                memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels
+            )
+        if rule.forecast is not None:
+            projection = _project(ctx, budget, measurement)
+        base = _alert(rule, entity, period, data_as_of, spend, budget, measurement, projection)
+        found = _due(ctx, base, steps, current)
     if explain and not found:
         if given is not budget:  # zero or less: the preview shows the budget as written
-            steps = memo.steps(rule, entity, given)
-            if rule.forecast is not None:
+            steps = plan.steps(entity, given)
+            if ctx is not None and rule.forecast is not None:
                 projection = _project(ctx, given, measurement)
-        idle = _under(ctx, given, measurement, steps, projection, source)
-        if idle is not None:
-            found.append(idle)
+        if steps:
+            found.append(
+                _under(plan, entity, period, given, measurement, steps, projection, data_as_of)
+            )
     return found
 
 
-def _idle(ctx: Budget) -> bool:
-    """For a budget under every step: True when nothing can be due (no reset, block, forecast
-    or earlier notice to resolve), the common case, decided without building an alert."""
-    rule, state = ctx.rule, ctx.state
-    if rule.reset or rule.forecast is not None:
-        return False
-    if state.blocks and state.blocks.get(ctx.key) is not None:
-        return False
-    if not state.notices:
-        return True
+def _due(ctx: Budget, base: Alert, steps: Sequence[Step], current: Step | None) -> list[Decision]:
+    """A budget's changes and notices due."""
+    found = [*_reset(ctx, base), *_block(ctx, base, current)]
     for channel in ctx.channels:
-        notices = [n for n in ctx.notices(channel) if not n.threshold.startswith("forecast")]
-        if notices and notices[-1].level is not None:
-            return False
-    return True
+        found.extend(step_notices(ctx, base, steps, current, channel))
+    if ctx.rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
+        found.extend(forecast_notices(ctx, base, base.budget))
+    return found
 
 
-def _names_entities(rule: Rule) -> bool:
-    """True when the rule names entities one by one rather than by pattern."""
-    return any(not any(ch in p for ch in "*?[") for p in rule.match)
+def _alert(
+    rule: Rule,
+    entity: Entity,
+    period: Period,
+    data_as_of: datetime | None,
+    spend: Decimal = Decimal(0),
+    budget: Decimal | None = None,
+    measurement: Measurement | None = None,
+    projection: Projection | None = None,
+    step: Step | None = None,
+    detail: str = "",
+) -> Alert:
+    """A budget's alert, about `step` (none: not yet chosen). Built for most budgets every
+    cycle, so the fields are passed in `Alert`'s order: named arguments cost twice as much."""
+    if step is None:
+        kind, step_id, label, amount = StepKind.THRESHOLD, "", "", None
+    else:
+        kind, step_id, label, amount = step.kind, step.id, step.label, step.amount
+    return Alert(
+        rule.name,
+        entity.scope,
+        entity.id,
+        entity.label,
+        period,
+        kind,
+        step_id,
+        label,
+        spend,
+        budget,
+        amount,
+        None,  # level
+        measurement,
+        projection,
+        entity,
+        data_as_of,
+        rule.description,
+        detail,
+    )
 
 
 def _under(
-    ctx: Budget,
+    plan: _Plan,
+    entity: Entity,
+    period: Period,
     budget: Decimal | None,
     measurement: Measurement,
     steps: Sequence[Step],
     projection: Projection | None,
-    source: SourceStatus | None,
-) -> Decision | None:
+    data_as_of: datetime | None,
+) -> Decision:
     """A budget with nothing to do, for previews: where it stands and its next step."""
-    if not steps:
-        return None
-    rule, entity, spend = ctx.rule, ctx.entity, measurement.spend
+    spend = measurement.spend
     nxt = None
     for step in steps:
         if spend < step.amount:
             nxt = step
             break
-    alert = Alert(
-        rule=rule.name,
-        scope=entity.scope,
-        entity_id=entity.id,
-        label=entity.label,
-        period=ctx.period,
-        kind=nxt.kind if nxt else StepKind.THRESHOLD,
-        step=nxt.id if nxt else "",
-        step_label=nxt.label if nxt else "",
-        step_amount=nxt.amount if nxt else None,
-        spend=measurement.spend,
-        budget=budget,
-        measurement=measurement,
-        projection=projection,
-        entity=entity,
-        description=rule.description,
-        data_as_of=as_of(source),
-        detail=next_detail(nxt) if nxt else "",
+    detail = plan.next_detail(nxt) if nxt is not None else ""
+    alert = _alert(
+        plan.rule, entity, period, data_as_of, spend, budget, measurement, projection, nxt, detail
     )
     return Decision(Reason.UNDER, Action.NONE, alert)
 
@@ -349,8 +400,9 @@ def _project(ctx: Budget, budget: Decimal | None, measurement: Measurement) -> P
     )
 
 
-def _period(rule: Rule, entity: Entity, now: datetime) -> Period:
+def _period(rule: Rule, entity: Entity | None, now: datetime) -> Period:
     if rule.period.kind == "litellm":
+        assert entity is not None  # a LiteLLM period is the entity's own
         return litellm_period(entity.budget_reset_at, entity.budget_duration, now, rule.timezone)
     anchor = rule.anchor
     return current_period(rule.period, rule.timezone, now, anchor=anchor)

@@ -14,14 +14,15 @@ def chosen(rule: Rule, pool: Iterable[Entity]) -> list[Entity]:
     patterns = [p.casefold() for p in rule.match]
     excludes = [p.casefold() for p in rule.exclude]
     everything = "*" in patterns  # matches whatever the names: no need to compute them
+    if everything and not excludes:
+        return list(pool)
     picked = []
     for entity in pool:
-        if not everything or excludes:
-            names = [n.casefold() for n in entity.names] or [entity.id.casefold()]
-            if not everything and not _matches(names, patterns):
-                continue
-            if excludes and _matches(names, excludes):
-                continue
+        names = [n.casefold() for n in entity.names] or [entity.id.casefold()]
+        if not everything and not _matches(names, patterns):
+            continue
+        if excludes and _matches(names, excludes):
+            continue
         picked.append(entity)
     return picked
 
