@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from watchdog.measure import Measurement, growth_to, in_utc, increase, sample_at
 from watchdog.model import Sample
@@ -89,7 +90,8 @@ def project(
     The runaway check (the last hour's pace) needs no gate: it is answered whenever an hour
     of readings exists, even when the period-end projection still says "insufficient data".
     """
-    if period.end is None:
+    end = period.utc_end
+    if end is None:
         return Projection(ok=False, reason="the budget never resets, so it has no period end")
     counter = measurement.spend if current is None else current
     fast = _fast(now, history, counter, rates or {})
@@ -106,7 +108,7 @@ def project(
         return Projection(
             ok=False, reason=reason, fast=fast, exhausts_at=exhausts_at, runaway=runaway
         )
-    projected = measurement.spend + steady.over(max(period.end - now, timedelta(0)))
+    projected = measurement.spend + steady.over(max(end - now, timedelta(0)))
     if fast is None:
         exhausts_at, _ = _exhaustion(measurement.spend, budget, steady, now, period, settings)
     return Projection(
@@ -233,7 +235,7 @@ def _daily_growth(
     One walk over the readings: each day starts from the last reading before it, so an
     increase belongs to the day of the reading that ends it.
     """
-    bounds = [in_utc(now - i * DAY) for i in range(days + 1)]  # bounds[i] ends day i (0: newest)
+    bounds = _day_bounds(in_utc(now), days)  # bounds[i] ends day i (0: newest)
     first = bisect_right(history, bounds[days], key=sample_at)
     if not first:
         return None
@@ -247,6 +249,13 @@ def _daily_growth(
         previous = sample.spend
     growths[0] += increase(previous, counter)
     return growths
+
+
+@lru_cache(maxsize=16)
+def _day_bounds(now: datetime, days: int) -> tuple[datetime, ...]:
+    """`now` and the `days` instants a day apart before it (the same for every forecast of a
+    cycle)."""
+    return tuple(now - i * DAY for i in range(days + 1))
 
 
 def _value_at(history: Sequence[Sample], at: datetime) -> Sample | None:
@@ -316,7 +325,7 @@ def _exhaustion(
         return None, False
     seconds = (budget - spend) * Decimal(pace.span.total_seconds()) / pace.amount
     at = now + timedelta(seconds=float(seconds))
-    if period.end is not None and at >= period.end:
+    if period.utc_end is not None and at >= period.utc_end:
         return None, False
     horizon = settings.exhaustion_within
     return at, horizon is not None and at - now <= horizon
