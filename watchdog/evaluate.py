@@ -100,6 +100,7 @@ class _Memo:
         self._teams: dict[Scope, dict[str, list[Entity]]] = {}
         self._periods: dict[object, tuple[Period, str]] = {}
         self._sources: dict[str, tuple[str, datetime | None]] = {}
+        self._told: dict[str, dict[Scope, set[str]]] | None = None
 
     def select(self, rule: Rule) -> list[Entity]:
         """The entities a rule covers, sorted by id (each scope is sorted once per call)."""
@@ -155,6 +156,15 @@ class _Memo:
             self._periods[memo_key] = found
         return found
 
+    def told(self, rule: str) -> dict[Scope, set[str]]:
+        """The entities, by scope, that the ledger holds notices about for `rule` (any
+        period or channel): the few budgets whose notice threads are worth looking up."""
+        if self._told is None:
+            self._told = {}
+            for name, scope, entity_id, _, _ in self.state.notices:
+                self._told.setdefault(name, {}).setdefault(scope, set()).add(entity_id)
+        return self._told.get(rule, {})
+
     def source(self, name: str) -> tuple[str, datetime | None]:
         """Why a source's data cannot be trusted ("" when it can) and when it was read."""
         found = self._sources.get(name)
@@ -178,6 +188,7 @@ class _Plan:
         "quiet",
         "reads_entity",
         "rule",
+        "told",
     )
 
     def __init__(self, memo: _Memo, rule: Rule) -> None:
@@ -205,6 +216,7 @@ class _Plan:
         """The rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
         self._ladders: dict[object, tuple[object, list[Step]]] = {}
         self._nexts: dict[int, tuple[Step, str]] = {}
+        self.told = memo.told(rule.name) if memo.state.notices else {}
 
     def steps(self, entity: Entity, budget: Decimal | None) -> list[Step]:
         """As `ladder` (the list is shared: callers never change it).
@@ -245,7 +257,8 @@ class _Plan:
         name = self.rule.name
         if state.blocks and state.blocks.get((name, entity.scope, entity.id)) is not None:
             return False
-        if not state.notices:
+        ids = self.told.get(entity.scope)
+        if not ids or entity.id not in ids:
             return True
         for channel in channels:
             told = state.notices.get((name, entity.scope, entity.id, key, channel))
