@@ -24,6 +24,7 @@ from watchdog.model import (
     Scope,
     ThreadKey,
 )
+from watchdog.money import fmt_money
 from watchdog.records import record
 from watchdog.windows import Period
 
@@ -124,12 +125,30 @@ class Step:
     """Which step of the ladder this is ("soft:80%"), the same when the budget changes."""
     id: str = field(init=False, repr=False, compare=False)
     """The step at today's amount ("soft:80%@4000"): a changed budget re-arms it."""
+    words: str = field(init=False, repr=False, compare=False)
+    """The step in words, as messages say it: "the soft limit 80% ($4,000.00)"."""
 
     def __post_init__(self) -> None:
-        # Worked out once: ladders are cached per call and their ids compared many times.
+        # Worked out once: ladders are cached per call, and their ids compared and their
+        # words written for many budgets.
         name = f"{self.kind}:{self.label}"
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "id", f"{name}@{self.amount.normalize():f}")
+        object.__setattr__(self, "words", _in_words(self.kind, self.amount, self.label))
+
+
+def _in_words(kind: StepKind, amount: Decimal, label: str) -> str:
+    """A step in words; equal steps read the same (amounts are shown to the cent)."""
+    name = _STEP_NAMES.get(kind, "the alert step")
+    money = fmt_money(amount)
+    if label == "litellm":
+        return f"{name} {money} (set in LiteLLM)"
+    if label.startswith("$"):
+        return f"{name} {money}"
+    return f"{name} {label} ({money})"
+
+
+_STEP_NAMES = {StepKind.SOFT: "the soft limit", StepKind.HARD: "the hard limit"}
 
 
 @record

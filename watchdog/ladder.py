@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import lru_cache
 
 from watchdog.decisions import Step, StepKind
 from watchdog.model import Entity
-from watchdog.money import fmt_money
 from watchdog.rule_fields import Threshold
 from watchdog.rules import Rule
 
@@ -79,20 +77,6 @@ def split_step(step_id: str) -> tuple[str, Decimal]:
         return name, Decimal(0)
 
 
-@lru_cache(maxsize=4096)
 def next_detail(step: Step) -> str:
-    """An idle budget's detail: one string for every budget below the same step."""
-    return f"next: {describe(step)}"
-
-
-@lru_cache(maxsize=4096)
-def describe(step: Step) -> str:
-    """The step in words; equal steps read the same (amounts are shown to the cent)."""
-    names = {StepKind.SOFT: "the soft limit", StepKind.HARD: "the hard limit"}
-    name = names.get(step.kind, "the alert step")
-    money = fmt_money(step.amount)
-    if step.label == "litellm":
-        return f"{name} {money} (set in LiteLLM)"
-    if step.label.startswith("$"):
-        return f"{name} {money}"
-    return f"{name} {step.label} ({money})"
+    """An idle budget's detail (`evaluate` shares one string among budgets below a step)."""
+    return f"next: {step.words}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind
 from watchdog.forecast import Projection
-from watchdog.ladder import PRIORITY, amount_for, describe, rank, split_step
+from watchdog.ladder import PRIORITY, amount_for, rank, split_step
 from watchdog.model import (
     BudgetKey,
     Entity,
@@ -64,14 +64,14 @@ def step_notices(
 ) -> Iterator[Decision]:
     """The ladder notice due on one channel: a step crossed, a resolution or a reminder."""
     notices = [n for n in ctx.notices(channel) if not n.threshold.startswith("forecast")]
-    claimed = {(n.threshold, n.event) for n in notices}
     last = notices[-1].level if notices else None
     if current is None and last is None:
         return
     if current is not None and (last == current.id or rank(current.id, steps) == rank(last, steps)):
         # the same step as last told (its amount may have moved with the budget)
-        yield from _repeat(ctx, base, current, channel, notices, claimed)
+        yield from _repeat(ctx, base, current, channel, notices)
         return
+    claimed = {(n.threshold, n.event) for n in notices}
     if current is not None and rank(current.id, steps) > rank(last, steps):
         reason = Reason.FIRED if last is None else Reason.ESCALATED
         alert = _step_alert(base, current, steps, last)
@@ -97,7 +97,6 @@ def _repeat(
     current: Step,
     channel: str,
     notices: Sequence[Notice],
-    claimed: set[tuple[str, NoticeEvent]],
 ) -> Iterator[Decision]:
     alert = _step_alert(base, current, (), None)
     every = ctx.rule.renotify
@@ -116,7 +115,8 @@ def _repeat(
         return
     count = int((ctx.now - fired.at) / every)
     repeat_id = f"{current.id}#repeat{count}"
-    if count < 1 or (repeat_id, NoticeEvent.REPEAT) in claimed:
+    told = any(n.threshold == repeat_id and n.event is NoticeEvent.REPEAT for n in notices)
+    if count < 1 or told:
         yield Decision(Reason.DEDUPED, Action.NONE, alert, channel, note="reminder not yet due")
         return
     yield notify(ctx, alert, Reason.REPEAT, channel, NoticeEvent.REPEAT, repeat_id, current.id)
@@ -162,9 +162,9 @@ def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None
     if steps:
         low, high = rank(last, steps), rank(step.id, steps)
         skipped = [s for i, s in enumerate(steps) if low < i < high]  # a rank is its index
-    detail = f"crossed {describe(step)}"
+    detail = f"crossed {step.words}"
     if skipped:
-        detail += " (also passed " + ", ".join(describe(s) for s in skipped) + ")"
+        detail += " (also passed " + ", ".join(s.words for s in skipped) + ")"
     return amended(
         base,
         kind=step.kind,
@@ -195,7 +195,7 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
         kind_text, _, label = name.partition(":")
         kind = StepKind(kind_text) if kind_text in _PRIORITY_NAMES else StepKind.THRESHOLD
         previous = Step(kind, amount, label or fmt_money(amount))
-    now_at = f"now at {describe(current)}" if current else "now under every alert step"
+    now_at = f"now at {current.words}" if current else "now under every alert step"
     return amended(
         base,
         kind=previous.kind,
@@ -203,7 +203,7 @@ def _resolved_alert(base: Alert, last: str, current: Step | None, steps: Sequenc
         step_label=previous.label,
         step_amount=previous.amount,
         level=current.id if current else None,
-        detail=f"back under {describe(previous)}; {now_at}",
+        detail=f"back under {previous.words}; {now_at}",
     )
 
 
