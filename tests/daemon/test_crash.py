@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 from tests.builders import live_snap
@@ -59,7 +61,16 @@ async def test_a_kill_during_delivery_resends_once_and_only_once(tmp_path: Path)
             what="both alerts delivered",
             log=daemon.log,
         )
-        daemon.kill()  # a second crash after delivery must not send anything again
+        # The receiver's 200 and the store's record of it are two steps: a kill between them
+        # sends that alert again (under the same webhook-id, for receivers to drop). This
+        # crash comes once both deliveries are recorded, and must send nothing again.
+        await until(
+            lambda: _delivered(tmp_path / "state.db") >= 2,
+            seconds=30,
+            what="both deliveries recorded",
+            log=daemon.log,
+        )
+        daemon.kill()
         daemon.start()
         await _cycles(daemon, 3)
         assert daemon.stop() == 0
@@ -71,6 +82,13 @@ async def test_a_kill_during_delivery_resends_once_and_only_once(tmp_path: Path)
     assert set(delivered.values()) == {1}, f"an alert was delivered twice: {delivered}"
     bodies = sorted(a["body"]["entity"]["name"] for a in receiver.acked)
     assert bodies == ["ads", "search"]
+
+
+def _delivered(db: Path) -> int:
+    """Notices the daemon's store records as delivered (read-only, beside the running daemon)."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT count(*) FROM notices WHERE state = 'delivered'").fetchone()
+    return int(row[0])
 
 
 async def _cycles(daemon: Daemon, count: int) -> None:
