@@ -326,10 +326,15 @@ def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[
 
 def _due(ctx: Budget, base: Alert, steps: Sequence[Step], current: Step | None) -> list[Decision]:
     """A budget's changes and notices due."""
-    found = [*_reset(ctx, base), *_block(ctx, base, current)]
+    rule, state = ctx.rule, ctx.state
+    found: list[Decision] = []
+    if rule.reset:
+        found.extend(_reset(ctx, base))
+    if state.blocks or rule.on_hard_limit == "block":  # else nothing is or gets blocked
+        found.extend(_block(ctx, base, current))
     for channel in ctx.channels:
         found.extend(step_notices(ctx, base, steps, current, channel))
-    if ctx.rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
+    if rule.forecast is not None and (current is None or current.kind is not StepKind.HARD):
         found.extend(forecast_notices(ctx, base, base.budget))
     return found
 

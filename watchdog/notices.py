@@ -67,14 +67,19 @@ def step_notices(
     last = notices[-1].level if notices else None
     if current is None and last is None:
         return
-    if current is not None and (last == current.id or rank(current.id, steps) == rank(last, steps)):
-        # the same step as last told (its amount may have moved with the budget)
+    if current is not None and last == current.id:
+        yield from _repeat(ctx, base, current, channel, notices)  # the step last told
+        return
+    here = rank(current.id, steps) if current is not None else -1.0
+    before = rank(last, steps)
+    if current is not None and here == before:
+        # the same step as last told, its amount moved with the budget
         yield from _repeat(ctx, base, current, channel, notices)
         return
     claimed = {(n.threshold, n.event) for n in notices}
-    if current is not None and rank(current.id, steps) > rank(last, steps):
+    if current is not None and here > before:
         reason = Reason.FIRED if last is None else Reason.ESCALATED
-        alert = _step_alert(base, current, steps, last)
+        alert = _step_alert(base, current, [s for i, s in enumerate(steps) if before < i < here])
         if (current.id, NoticeEvent.FIRED) in claimed:
             yield Decision(
                 Reason.DEDUPED, Action.NONE, alert, channel, note="sent earlier this period"
@@ -98,7 +103,7 @@ def _repeat(
     channel: str,
     notices: Sequence[Notice],
 ) -> Iterator[Decision]:
-    alert = _step_alert(base, current, (), None)
+    alert = _step_alert(base, current, ())
     every = ctx.rule.renotify
     fired = None
     if every is not None and current.kind is StepKind.HARD:  # reminders: hard limits only
@@ -142,10 +147,11 @@ def notify(
             f"{reason.value}, but no channel: set `notify:` on the rule or "
             "routing.default in the config",
         )
-    names = alert.entity.names if alert.entity is not None else ()
-    snooze = next(
-        (s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now, names)), None
-    )
+    snooze = None
+    if ctx.state.snoozes:
+        names = alert.entity.names if alert.entity is not None else ()
+        covering = (s for s in ctx.state.snoozes if s.covers(alert.rule, alert.ref, ctx.now, names))
+        snooze = next(covering, None)
     if snooze is not None and event is not NoticeEvent.RESOLVED:
         return held(Reason.SNOOZED, f"until {snooze.until:%Y-%m-%d %H:%M %Z}: {snooze.reason}")
     quiet = ctx.rules.routing.quiet.get(channel)
@@ -155,13 +161,9 @@ def notify(
     return Decision(reason, Action.NOTIFY, alert, channel, event, step, level)
 
 
-def _step_alert(base: Alert, step: Step, steps: Sequence[Step], last: str | None) -> Alert:
-    """The alert for `step`, naming the steps of `steps` passed since `last` (none told
-    before, when `last` is None)."""
-    skipped: list[Step] = []
-    if steps:
-        low, high = rank(last, steps), rank(step.id, steps)
-        skipped = [s for i, s in enumerate(steps) if low < i < high]  # a rank is its index
+def _step_alert(base: Alert, step: Step, skipped: Sequence[Step]) -> Alert:
+    """The alert for `step`, naming the steps passed on the way there since the last notice
+    (a step's rank is its index on the ladder)."""
     detail = f"crossed {step.words}"
     if skipped:
         detail += " (also passed " + ", ".join(s.words for s in skipped) + ")"
