@@ -161,13 +161,13 @@ async def _one(
     first = stats.first_at
     if first is None:
         return None
-    start = max(alert.period.start.astimezone(UTC), first.astimezone(UTC))
+    start = max(alert.period.utc_start, first.astimezone(UTC))
     end = now.astimezone(UTC)
     if start >= end:
         return None
     # every request stored for the period, as a dimension budget counts it: one stamped at or
     # just after `now` (LiteLLM's clock a little ahead) is part of the spend that fired
-    until = alert.period.end.astimezone(UTC) if alert.period.end else FOREVER
+    until = alert.period.utc_end or FOREVER
     spend = await store.request_total(start=start, end=until, within=within)
     if spend <= 0:
         return None
@@ -219,31 +219,31 @@ async def _previous(
 ) -> tuple[Decimal | None, str]:
     """Spend over the same stretch of the previous period, when the stored requests cover it."""
     before = _previous_period(alert.period, rule)
-    if before is None or start != alert.period.start.astimezone(UTC):
+    if before is None or start != alert.period.utc_start:
         return None, "the previous period"
     label = previous_label(rule.period.unit if rule and rule.period.kind == "calendar" else "")
-    prev_start = before.start.astimezone(UTC)
+    prev_start = before.utc_start
     if first.astimezone(UTC) > prev_start:
         return None, label  # callbacks started after the previous period began
     if rule is not None and rule.period.kind in ("calendar", "cron"):
         same = same_point(alert.period, before, end)
     else:  # fixed-length periods ("30d", LiteLLM's budget_duration): the same time into it
         same = prev_start + (end - start)
-    prev_end = min(same, before.end.astimezone(UTC) if before.end else end)
+    prev_end = min(same, before.utc_end or end)
     return await store.request_total(start=prev_start, end=prev_end, within=within), label
 
 
 def _previous_period(period: Period, rule: Rule | None) -> Period | None:
     """The period before `period`, by the rule's own calendar when it has one."""
-    if period.end is None or period.name:
+    length = period.length()
+    if length is None or period.name:
         return None
-    just_before = period.start.astimezone(UTC) - timedelta(microseconds=1)
+    just_before = period.utc_start - timedelta(microseconds=1)
     if rule is not None and rule.period.kind != "litellm":
         try:
             return current_period(rule.period, rule.timezone, just_before, anchor=rule.anchor)
         except PeriodError:
             return None
-    length = period.end.astimezone(UTC) - period.start.astimezone(UTC)
     return Period(start=period.start - length, end=period.start, tz=period.tz)
 
 
@@ -261,7 +261,7 @@ async def _from_activity(
 ) -> Attribution | None:
     """From LiteLLM's daily activity: whole UTC days from the one holding the period start."""
     team_id = alert.entity_id if alert.scope is Scope.TEAM else None
-    first = alert.period.start.astimezone(UTC).date()
+    first = alert.period.utc_start.date()
     last = ctx.now.astimezone(UTC).date()
     if last < first:
         return None
@@ -287,10 +287,10 @@ async def _from_activity(
     label = previous_label(rule.period.unit if rule and rule.period.kind == "calendar" else "")
     previous: Decimal | None = None
     if before is not None:
-        prev_first = before.start.astimezone(UTC).date()
+        prev_first = before.utc_start.date()
         prev_last = prev_first + (last - first)
-        if before.end is not None:
-            prev_last = min(prev_last, (before.end.astimezone(UTC) - timedelta(seconds=1)).date())
+        if before.utc_end is not None:
+            prev_last = min(prev_last, (before.utc_end - timedelta(seconds=1)).date())
         previous = await activity.total(team_id=team_id, first=prev_first, last=prev_last)
     return Attribution(
         source=DAILY_ACTIVITY,
