@@ -12,7 +12,7 @@ changes to make in LiteLLM (here) and who hears (`routing`); source health is `h
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 
@@ -71,7 +71,7 @@ def baselines(rules: RuleSet, now: datetime) -> tuple[datetime, ...]:
             continue  # LiteLLM's own counter is the period's spend
         period = current_period(rule.period, rule.timezone, now, anchor=rule.anchor)
         if period.end is not None:
-            starts.add(period.start.astimezone(UTC))
+            starts.add(period.utc_start)
     return tuple(sorted(starts))
 
 
@@ -216,7 +216,7 @@ class _Plan:
         """The rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
         self._ladders: dict[object, tuple[object, list[Step]]] = {}
         self._nexts: dict[int, tuple[Step, str]] = {}
-        self.told = memo.told(rule.name) if memo.state.notices else {}
+        self.told = memo.told(rule.name)
 
     def steps(self, entity: Entity, budget: Decimal | None) -> list[Step]:
         """As `ladder` (the list is shared: callers never change it).
@@ -286,14 +286,12 @@ def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[
     if not steps and not plan.names_entities:
         return []  # a wildcard rule simply skips entities without a budget
     channels = plan.channels or route(rule, entity, memo.rules.routing) or ("",)
-    state, now = memo.state, memo.now
+    state = memo.state
     ctx: Budget | None = None
     if plan.counter:  # LiteLLM's counter is the period's spend: no history or reset to read
         measurement = Measurement(entity.spend, Basis.LITELLM, period.start, True)
     else:
-        ctx = Budget(
-            memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels
-        )
+        ctx = _context(memo, plan, entity, period, period_key, channels)
         measurement = _measure(ctx)
     spend = measurement.spend
     if not steps:  # the rule names this entity, which has no budget
@@ -305,9 +303,7 @@ def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[
     found: list[Decision] = []
     if current is not None or not plan.untouched(state, entity, period_key, channels):
         if ctx is None:
-            ctx = Budget(
-                memo.rules, rule, entity, period, period_key, state, memo.snapshot, now, channels
-            )
+            ctx = _context(memo, plan, entity, period, period_key, channels)
         if rule.forecast is not None:
             projection = _project(ctx, budget, measurement)
         base = _alert(rule, entity, period, data_as_of, spend, budget, measurement, projection)
@@ -322,6 +318,28 @@ def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[
                 _under(plan, entity, period, given, measurement, steps, projection, data_as_of)
             )
     return found
+
+
+def _context(
+    memo: _Memo,
+    plan: _Plan,
+    entity: Entity,
+    period: Period,
+    period_key: str,
+    channels: tuple[str, ...],
+) -> Budget:
+    """What the later stages read about one budget: built only for budgets that need them."""
+    return Budget(
+        memo.rules,
+        plan.rule,
+        entity,
+        period,
+        period_key,
+        memo.state,
+        memo.snapshot,
+        memo.now,
+        channels,
+    )
 
 
 def _due(ctx: Budget, base: Alert, steps: Sequence[Step], current: Step | None) -> list[Decision]:
@@ -427,13 +445,12 @@ def _period(rule: Rule, entity: Entity | None, now: datetime) -> Period:
 
 
 def _measure(ctx: Budget) -> Measurement:
+    """Spend of a budget whose spend is not LiteLLM's counter as it stands (`_Plan.counter`
+    takes those without a context)."""
     entity, period, state = ctx.entity, ctx.period, ctx.state
     if entity.scope in (Scope.QUERY, Scope.DIMENSION):
         return Measurement(entity.spend, Basis.QUERY, period.start, complete=True)
     daily = ctx.snapshot.daily
-    if not daily and (period.end is None or ctx.rule.period.kind == "litellm"):
-        # LiteLLM's counter is the period's spend: no history or reset to look up
-        return Measurement(entity.spend, Basis.LITELLM, period.start, complete=True)
     memory = state.resets.get(ctx.key) if state.resets else None
     reset_at = memory.at if memory is not None and memory.period == ctx.period_key else None
     ref = entity.ref

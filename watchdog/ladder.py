@@ -60,12 +60,17 @@ def rank(step_id: str | None, steps: Sequence[Step]) -> float:
     """Position of a step on today's ladder; a step the ladder no longer has sits by amount."""
     if step_id is None:
         return -1.0
-    name = step_id.rpartition("@")[0]
+    name = step_name(step_id)
     for index, step in enumerate(steps):
         if step.name == name:
             return float(index)
     amount = split_step(step_id)[1]
     return sum(1 for step in steps if step.amount < amount) - 0.5
+
+
+def step_name(step_id: str) -> str:
+    """Which step of the ladder a step id names: "soft:80%@4000" → "soft:80%"."""
+    return step_id.rpartition("@")[0]
 
 
 def split_step(step_id: str) -> tuple[str, Decimal]:

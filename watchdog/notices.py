@@ -16,7 +16,7 @@ from typing import Any
 
 from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind
 from watchdog.forecast import Projection
-from watchdog.ladder import PRIORITY, amount_for, rank, split_step
+from watchdog.ladder import PRIORITY, amount_for, rank, split_step, step_name
 from watchdog.model import (
     BudgetKey,
     Entity,
@@ -111,7 +111,7 @@ def _repeat(
             (
                 n
                 for n in notices
-                if n.threshold.rpartition("@")[0] == current.name and n.event is NoticeEvent.FIRED
+                if step_name(n.threshold) == current.name and n.event is NoticeEvent.FIRED
             ),
             None,
         )
