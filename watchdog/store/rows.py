@@ -220,11 +220,22 @@ def build_state(
     ordered by claim; forecasts: (rule, scope, entity, period, streak); memory: (rule, scope,
     entity, kind, period, at, spend_before); snoozes: (rule, scope, entity, until, reason, by).
     """
+    # Rows come back with a new object for every value; the ledger is loaded every cycle
+    # and holds tens of thousands of notices, most repeating a few rules, periods, channels
+    # and steps (and whole notices, across entities), so equal values share one object.
+    one: dict[Any, Any] = {}
+    share = one.setdefault
     threads: dict[ThreadKey, list[Notice]] = {}
     for rule, scope, entity, period, channel, step, event, level, at, state in notices:
-        threads.setdefault((rule, Scope(scope), entity, period, channel), []).append(
-            Notice(step, NoticeEvent(event), level, at, delivered=state == "delivered")
+        thread = (share(rule, rule), Scope(scope), share(entity, entity), share(period, period))
+        notice = Notice(
+            share(step, step),
+            NoticeEvent(event),
+            level if level is None else share(level, level),
+            share(at, at),
+            delivered=state == "delivered",
         )
+        threads.setdefault((*thread, share(channel, channel)), []).append(share(notice, notice))
     streak = {
         (rule, Scope(scope), entity): ForecastMemory(period, count)
         for rule, scope, entity, period, count in forecasts

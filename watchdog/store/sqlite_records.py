@@ -46,7 +46,7 @@ def _load_state(
         "SELECT rule, scope, entity, period_key, channel, step, event, level, created_at, state"
         " FROM notices WHERE period_end IS NULL OR period_end > ? ORDER BY id",
         (ts(now - LOAD_MARGIN),),
-    ).fetchall()
+    )
     memory = conn.execute(
         "SELECT rule, scope, entity, kind, period_key, at, spend_before FROM budget_memory"
     ).fetchall()
@@ -56,7 +56,7 @@ def _load_state(
         (ts(now),),
     ).fetchall()
     return build_state(
-        notices=[(*r[:8], dt(r[8]), r[9]) for r in notices],
+        notices=((*r[:8], dt(r[8]), r[9]) for r in notices),  # read as they are used
         forecasts=conn.execute(
             "SELECT rule, scope, entity, period_key, streak FROM forecasts WHERE streak > 0"
         ).fetchall(),
