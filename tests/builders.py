@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +22,9 @@ from watchdog.model import (
     SourceStatus,
     ThreadKey,
 )
+from watchdog.rule_files import load_rules
 from watchdog.rules import Routing, Rule, RuleSet
+from watchdog.snapshot import load
 from watchdog.store.usage import RequestRecord
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
@@ -193,3 +196,13 @@ def request(rid: str, cost: str, at: datetime, **fields: Any) -> RequestRecord:
         headers=MappingProxyType({"x-department": department}),
         **base,
     )
+
+
+def shipped_example() -> tuple[RuleSet, Snapshot, LedgerState, datetime]:
+    """`evaluate`'s arguments for the README's example: the shipped rules over
+    examples/snapshot.json and its history, at the instant it was taken."""
+    root = Path(__file__).resolve().parent.parent
+    loaded = load(root / "examples" / "snapshot.json")
+    snapshot = loaded.snapshot
+    rules = load_rules([root / "rules"])
+    return rules, snapshot, LedgerState(history=loaded.history), snapshot.taken_at

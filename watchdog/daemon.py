@@ -25,7 +25,7 @@ from watchdog.callbacks.spend import Watch, with_callbacks
 from watchdog.decisions import Action, Decision
 from watchdog.deliver import Courier, Outcome, RetryPolicy
 from watchdog.errors import InputError, WatchdogError
-from watchdog.evaluate import baselines, evaluate
+from watchdog.evaluate import Standing, baselines, evaluate
 from watchdog.metrics import Metrics, actions_of
 from watchdog.model import Scope, Snapshot, SourceStatus
 from watchdog.preview import Row, top_rows
@@ -71,6 +71,8 @@ class Report:
 
     role: str
     decisions: list[Decision] = field(default_factory=list)
+    standings: list[Standing] = field(default_factory=list)
+    """The budgets with nothing to do (each has no decision)."""
     claimed: int = 0
     changes: int = 0
     failed_sources: list[str] = field(default_factory=list)
@@ -120,8 +122,9 @@ class Daemon:
         )
         state = await self.store.load_state(now=started, baselines=baselines(rt.rules, started))
         self.metrics.history_readings.set(sum(map(len, state.history.values())))
+        standings: list[Standing] = []
         with gc_paused():
-            decisions = evaluate(rt.rules, snapshot, state, started, explain=True)
+            decisions = evaluate(rt.rules, snapshot, state, started, standings=standings)
         changes = _not_blocking_what_resets(actions_of(decisions))
         done = await perform(changes, admin=rt.admin, rules=rt.rules, now=started)
         await self.store.record_actions([d.record for d in done])
@@ -140,6 +143,7 @@ class Daemon:
         report = Report(
             role="leader",
             decisions=decisions,
+            standings=standings,
             claimed=claimed,
             changes=len(done),
             failed_sources=[n for n, s in snapshot.sources.items() if not s.ok],
@@ -154,8 +158,8 @@ class Daemon:
         self.health.last_tick = self.clock()
         # Only what the page shows is kept: holding every decision would keep this cycle's
         # entities alive through the next one, doubling the daemon's memory at its peak.
-        self._board = top_rows(decisions, SHOWN)
-        self.last = replace(report, decisions=[])
+        self._board = top_rows(decisions, SHOWN, standings)
+        self.last = replace(report, decisions=[], standings=[])
         return report
 
     async def _attribute(
@@ -399,7 +403,7 @@ class Daemon:
         duration: float,
     ) -> None:
         self.metrics.observe_snapshot(snapshot)
-        self.metrics.observe_budgets(report.decisions, self.clock())
+        self.metrics.observe_budgets(report.decisions, self.clock(), report.standings)
         self.metrics.observe_suppressed(report.decisions, lost=len(notices) - claimed_count)
         self.metrics.cycle.observe(duration)
 

@@ -30,6 +30,7 @@ from watchdog.model import (
     Snapshot,
 )
 from watchdog.notices import Budget, amended, forecast_notices, step_notices
+from watchdog.records import record
 from watchdog.routing import route
 from watchdog.rules import Rule, RuleSet
 from watchdog.windows import Period, current_period, litellm_period
@@ -44,21 +45,75 @@ def evaluate(
     now: datetime,
     *,
     explain: bool = False,
+    standings: list[Standing] | None = None,
 ) -> list[Decision]:
     """Every decision for this cycle, in a stable order.
 
-    With `explain`, budgets with nothing to do get an UNDER decision too, so `preview`, the
-    status page and the per-budget gauges see every budget.
+    With `explain`, budgets with nothing to do get an UNDER decision too, so `preview` sees
+    every budget. Given `standings`, those budgets are appended to it instead, as a
+    `Standing` each: the daemon's status page and per-budget gauges read where every budget
+    stands, and most budgets (65k of 87k at 100k entities and 10 rules) have nothing to do,
+    so building an alert and a decision for each would cost a fifth of the call.
     """
     decisions = list(source_health(rules, snapshot, state, now))
     memo = _Memo(rules, snapshot, state, now)
+    idle = standings if standings is not None else ([] if explain else None)
     for rule in rules.enabled():
         entities = memo.select(rule)
         if entities:
             plan = _Plan(memo, rule)
             for entity in entities:
-                decisions.extend(_budget(memo, plan, entity, explain=explain))
+                found = _budget(memo, plan, entity, idle)
+                if found:
+                    decisions.extend(found)
+                elif idle and standings is None:  # `explain`: in place, as an UNDER row
+                    decisions.append(idle.pop().decision())
     return decisions
+
+
+@record
+class Standing:
+    """Where a budget with nothing to do stands: what its UNDER decision would say,
+    kept as the values it is built from (`decision()` builds it)."""
+
+    rule: Rule
+    entity: Entity
+    period: Period
+    budget: Decimal | None
+    """As written (the rule's amount or LiteLLM's max_budget), zero or less included."""
+    measurement: Measurement
+    steps: Sequence[Step]
+    projection: Projection | None
+    data_as_of: datetime | None
+
+    @property
+    def spend(self) -> Decimal:
+        return self.measurement.spend
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """As `Alert.ratio`."""
+        if self.budget is None or self.budget <= 0:
+            return None
+        return self.measurement.spend / self.budget
+
+    def decision(self) -> Decision:
+        """The UNDER decision: where the budget stands and its next step."""
+        spend = self.measurement.spend
+        nxt = next((step for step in self.steps if spend < step.amount), None)
+        alert = _alert(
+            self.rule,
+            self.entity,
+            self.period,
+            self.data_as_of,
+            spend,
+            self.budget,
+            self.measurement,
+            self.projection,
+            nxt,
+            next_detail(nxt) if nxt is not None else "",
+        )
+        return Decision(Reason.UNDER, Action.NONE, alert)
 
 
 def baselines(rules: RuleSet, now: datetime) -> tuple[datetime, ...]:
@@ -180,7 +235,6 @@ class _Plan:
 
     __slots__ = (
         "_ladders",
-        "_nexts",
         "channels",
         "counter",
         "names_entities",
@@ -215,7 +269,6 @@ class _Plan:
         self.reads_entity = any(t is not None and t.kind == "litellm" for t in wanted)
         """The rule's steps use LiteLLM's own amounts (`litellm` thresholds)."""
         self._ladders: dict[object, tuple[object, list[Step]]] = {}
-        self._nexts: dict[int, tuple[Step, str]] = {}
         self.told = memo.told(rule.name)
 
     def steps(self, entity: Entity, budget: Decimal | None) -> list[Step]:
@@ -238,13 +291,6 @@ class _Plan:
         if found is None:
             found = (amounts, ladder(self.rule, entity, budget))
             self._ladders[memo_key] = found
-        return found[1]
-
-    def next_detail(self, step: Step) -> str:
-        """As `next_detail`, remembered by the step's identity (steps live in the ladders)."""
-        found = self._nexts.get(id(step))
-        if found is None:
-            found = self._nexts[id(step)] = (step, next_detail(step))
         return found[1]
 
     def untouched(
@@ -272,8 +318,11 @@ class _Plan:
 # One budget ----------------------------------------------------------------------------------
 
 
-def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[Decision]:
-    """The decisions about one budget; with `explain`, an UNDER row when there are none."""
+def _budget(
+    memo: _Memo, plan: _Plan, entity: Entity, idle: list[Standing] | None
+) -> list[Decision]:
+    """The decisions about one budget; when there are none, its standing goes to `idle`
+    (unless None)."""
     rule = plan.rule
     period, period_key = plan.period or memo.period(rule, entity)
     stale, data_as_of = memo.source(entity.source)
@@ -308,14 +357,14 @@ def _budget(memo: _Memo, plan: _Plan, entity: Entity, *, explain: bool) -> list[
             projection = _project(ctx, budget, measurement)
         base = _alert(rule, entity, period, data_as_of, spend, budget, measurement, projection)
         found = _due(ctx, base, steps, current)
-    if explain and not found:
+    if idle is not None and not found:
         if given is not budget:  # zero or less: the preview shows the budget as written
             steps = plan.steps(entity, given)
             if ctx is not None and rule.forecast is not None:
                 projection = _project(ctx, given, measurement)
         if steps:
-            found.append(
-                _under(plan, entity, period, given, measurement, steps, projection, data_as_of)
+            idle.append(
+                Standing(rule, entity, period, given, measurement, steps, projection, data_as_of)
             )
     return found
 
@@ -395,30 +444,6 @@ def _alert(
         rule.description,
         detail,
     )
-
-
-def _under(
-    plan: _Plan,
-    entity: Entity,
-    period: Period,
-    budget: Decimal | None,
-    measurement: Measurement,
-    steps: Sequence[Step],
-    projection: Projection | None,
-    data_as_of: datetime | None,
-) -> Decision:
-    """A budget with nothing to do, for previews: where it stands and its next step."""
-    spend = measurement.spend
-    nxt = None
-    for step in steps:
-        if spend < step.amount:
-            nxt = step
-            break
-    detail = plan.next_detail(nxt) if nxt is not None else ""
-    alert = _alert(
-        plan.rule, entity, period, data_as_of, spend, budget, measurement, projection, nxt, detail
-    )
-    return Decision(Reason.UNDER, Action.NONE, alert)
 
 
 def _project(ctx: Budget, budget: Decimal | None, measurement: Measurement) -> Projection:

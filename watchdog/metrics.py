@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -13,6 +14,8 @@ from prometheus_client.registry import Collector
 
 from watchdog.decisions import Action, Decision, Reason
 from watchdog.deliver import Outcome
+from watchdog.evaluate import Standing
+from watchdog.forecast import Projection
 from watchdog.model import Snapshot
 
 SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL, Reason.STALE})
@@ -34,6 +37,26 @@ Reading = tuple[Any, ...]
 """rule, scope, entity label, then one value (or None) per gauge: one tuple per budget."""
 
 
+def _values(
+    spend: Decimal,
+    budget: Decimal | None,
+    ratio: Decimal | None,
+    p: Projection | None,
+    now: datetime,
+) -> tuple[float | None, ...]:
+    """One budget's gauge values, in `_GAUGES` order (None: the gauge has no value)."""
+    left = None
+    if p is not None:
+        left = max((p.exhausts_at - now).total_seconds(), 0.0) if p.exhausts_at else math.inf
+    return (
+        float(spend),
+        float(budget) if budget is not None else None,
+        float(ratio or 0) if budget is not None else None,
+        float(p.projected) if p is not None and p.projected is not None else None,
+        left,
+    )
+
+
 class BudgetGauges(Collector):
     """The per-budget gauges, kept as plain readings and rendered when scraped.
 
@@ -44,8 +67,11 @@ class BudgetGauges(Collector):
     def __init__(self) -> None:
         self._readings: list[Reading] = []
 
-    def update(self, decisions: Iterable[Decision], now: datetime) -> int:
-        """Keep one reading per budget of this cycle; returns how many budgets."""
+    def update(
+        self, decisions: Iterable[Decision], now: datetime, standings: Iterable[Standing] = ()
+    ) -> int:
+        """Keep one reading per budget of this cycle (`standings`: the budgets with nothing
+        to do, as `evaluate` gives them); returns how many budgets."""
         self._readings = []  # last cycle's go first: both at once would double their memory
         readings: dict[tuple[str, str, str], Reading] = {}
         for d in decisions:
@@ -53,20 +79,13 @@ class BudgetGauges(Collector):
             labels = (a.rule, a.scope.value, a.label)
             if a.measurement is None or labels in readings:
                 continue
-            p = a.projection
-            left = None
-            if p is not None:
-                left = (
-                    max((p.exhausts_at - now).total_seconds(), 0.0) if p.exhausts_at else math.inf
-                )
-            readings[labels] = (
-                *labels,
-                float(a.spend),
-                float(a.budget) if a.budget is not None else None,
-                float(a.ratio or 0) if a.budget is not None else None,
-                float(p.projected) if p is not None and p.projected is not None else None,
-                left,
-            )
+            readings[labels] = (*labels, *_values(a.spend, a.budget, a.ratio, a.projection, now))
+        for s in standings:
+            e = s.entity
+            labels = (s.rule.name, e.scope.value, e.label)
+            if labels not in readings:
+                values = _values(s.measurement.spend, s.budget, s.ratio, s.projection, now)
+                readings[labels] = (*labels, *values)
         self._readings = list(readings.values())
         return len(self._readings)
 
@@ -146,9 +165,12 @@ class Metrics:
     def text(self) -> bytes:
         return generate_latest(self.registry)
 
-    def observe_budgets(self, decisions: Iterable[Decision], now: datetime) -> None:
-        """Per-budget gauges from this cycle's decisions (budgets gone since are dropped)."""
-        self.budgets.set(self.budget_gauges.update(decisions, now))
+    def observe_budgets(
+        self, decisions: Iterable[Decision], now: datetime, standings: Iterable[Standing] = ()
+    ) -> None:
+        """Per-budget gauges from this cycle's decisions and standings (budgets gone since
+        are dropped)."""
+        self.budgets.set(self.budget_gauges.update(decisions, now, standings))
 
     def observe_suppressed(self, decisions: Iterable[Decision], lost: int = 0) -> None:
         for d in decisions:

@@ -7,9 +7,12 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from watchdog.decisions import Action, Alert, Decision, Reason
+from watchdog.evaluate import Standing
 from watchdog.money import fmt_money, fmt_percent
 
 _ACTIONS = {Action.RESET: "RESET", Action.BLOCK: "BLOCK", Action.UNBLOCK: "UNBLOCK"}
@@ -39,22 +42,32 @@ def rows(decisions: Iterable[Decision]) -> list[Row]:
     return [_row(group) for group in _groups(decisions)]
 
 
-def top_rows(decisions: Iterable[Decision], limit: int) -> tuple[list[Row], int]:
+def top_rows(
+    decisions: Iterable[Decision], limit: int, standings: Iterable[Standing] = ()
+) -> tuple[list[Row], int]:
     """The `limit` most used budgets, most used first, and how many budgets there are.
 
     Only the rows shown are built: with 100k budgets, building every row would cost seconds
     on each status page view. The decisions of one budget are adjacent, as `evaluate` returns
     them, so budgets are taken one at a time and only the `limit` most used are held.
+    `standings` are the budgets with nothing to do (`evaluate`'s), each a budget of its own;
+    the UNDER decision of those shown is built here.
     """
-    best: list[tuple[float, int, list[Decision]]] = []
+    best: list[tuple[float, int, list[Decision] | Standing]] = []
     count = 0
-    for count, group in enumerate(_runs(decisions), start=1):
-        entry = (_usage(group), -count, group)  # on a tie, the earlier budget first
+    budgets: Iterator[tuple[float, list[Decision] | Standing]] = chain(
+        ((_usage(group), group) for group in _runs(decisions)),
+        ((_ratio(s.ratio), s) for s in standings),
+    )
+    for count, (usage, budget) in enumerate(budgets, start=1):
+        entry = (usage, -count, budget)  # on a tie, the earlier budget first
         if len(best) < limit:
             heapq.heappush(best, entry)
         elif limit and entry > best[0]:
             heapq.heapreplace(best, entry)
-    chosen = [group for _, _, group in sorted(best, reverse=True)]
+    chosen = [
+        b if isinstance(b, list) else [b.decision()] for _, _, b in sorted(best, reverse=True)
+    ]
     return [_row(group) for group in chosen], count
 
 
@@ -83,7 +96,10 @@ def _groups(decisions: Iterable[Decision]) -> list[list[Decision]]:
 
 
 def _usage(group: Sequence[Decision]) -> float:
-    ratio = _best_alert(group).ratio
+    return _ratio(_best_alert(group).ratio)
+
+
+def _ratio(ratio: Decimal | None) -> float:
     return float(ratio) if ratio is not None else 0.0
 
 

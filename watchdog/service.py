@@ -124,6 +124,7 @@ async def _once(daemon: Daemon) -> int:
             for d in report.decisions
             if d.alert.measurement is not None
         }
+        | {(s.rule.name, s.entity.id) for s in report.standings}
     )
     print(  # noqa: T201 - the command's result
         f"cycle done: {budgets} budgets, {report.claimed} new notice(s), "

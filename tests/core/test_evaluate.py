@@ -21,12 +21,13 @@ from tests.builders import (
     rules,
     run,
     sent,
+    shipped_example,
     snap,
     team,
     thread,
 )
 from watchdog.decisions import Action, Reason, StepKind
-from watchdog.evaluate import baselines, evaluate
+from watchdog.evaluate import Standing, baselines, evaluate
 from watchdog.ladder import ladder
 from watchdog.model import (
     ActionMemory,
@@ -639,3 +640,19 @@ def test_the_history_keeps_a_baseline_for_each_rule_s_current_period() -> None:
         datetime(2026, 10, 31, 23, 0, tzinfo=UTC),  # midnight in Stockholm
         datetime(2026, 11, 1, tzinfo=UTC),
     )
+
+
+def test_standings_are_the_under_decisions_kept_as_their_values() -> None:
+    """Given `standings`, budgets with nothing to do are kept there instead of as UNDER
+    decisions; each builds the very decision `explain` gives, and the rest is unchanged."""
+    args = shipped_example()
+    explained = evaluate(*args, explain=True)
+    standings: list[Standing] = []
+    decisions = evaluate(*args, standings=standings)
+    under = [d for d in explained if d.reason is Reason.UNDER]
+    assert under, "the example has budgets with nothing to do"
+    assert decisions == [d for d in explained if d.reason is not Reason.UNDER]
+    assert [s.decision() for s in standings] == under
+    values = [(d.alert.spend, d.alert.ratio) for d in under]
+    assert [(s.spend, s.ratio) for s in standings] == values
+    assert evaluate(*args) == decisions  # neither: idle budgets are left out

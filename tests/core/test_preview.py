@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import shipped_example
 from tests.conftest import ROOT
 from watchdog.cli import main
-from watchdog.evaluate import evaluate
+from watchdog.evaluate import Standing, evaluate
 from watchdog.model import LedgerState
 from watchdog.preview import rows, top_rows
 from watchdog.rule_files import load_rules
@@ -160,6 +161,22 @@ def test_top_rows_builds_only_the_most_used_budgets() -> None:
     assert shown == expected
     assert [r.ratio for r in shown] == sorted((r.ratio or 0 for r in shown), reverse=True)
     assert top_rows(decisions, 100) == (sorted(every, key=lambda r: -(r.ratio or 0)), 13)
+
+
+def test_top_rows_reads_budgets_with_nothing_to_do_from_their_standings() -> None:
+    """The daemon hands the board its idle budgets as standings, not UNDER decisions: the
+    board shows the same rows, and counts the same budgets, as from the full decisions."""
+    args = shipped_example()
+    standings: list[Standing] = []
+    decisions = evaluate(*args, standings=standings)
+    assert standings, "the example has budgets with nothing to do"
+    explained = evaluate(*args, explain=True)
+    for limit in (0, 1, 3, 100):
+        shown, total = top_rows(decisions, limit, standings)
+        expected, count = top_rows(explained, limit)
+        assert (sorted(shown, key=repr), total) == (sorted(expected, key=repr), count)
+        assert [r.ratio for r in shown] == [r.ratio for r in expected]
+    assert any(r.outcome.startswith("ok — next: ") for r in top_rows([], 100, standings)[0])
 
 
 def test_with_a_config_the_budgets_of_its_litellm_config_are_shown(

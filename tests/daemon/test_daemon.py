@@ -381,6 +381,27 @@ async def test_metrics_describe_budgets_sources_and_deliveries(harness: Harness)
     assert 'watchdog_source_up{source="litellm"} 1.0' in text
 
 
+async def test_a_budget_with_nothing_to_do_is_still_measured_and_shown(
+    harness: Harness,
+) -> None:
+    """A budget under every step sends nothing, yet its gauges and its row on the status
+    page say where it stands and what comes next."""
+    daemon = await harness.start()
+    await _step(daemon, 1000, h=harness)
+    view = await daemon.view()
+    await daemon.store.aclose()
+    assert harness.titles("eng") == []
+    text = daemon.metrics.text().decode()
+    labels = 'entity="team engineering",rule="Engineering monthly",scope="team"'
+    assert f"watchdog_budget_spend_usd{{{labels}}} 1000.0" in text
+    assert f"watchdog_budget_utilisation_ratio{{{labels}}} 0.2" in text
+    assert "watchdog_budgets 1.0" in text
+    assert view.total == 1
+    [row] = view.budgets
+    assert (row.entity, row.used) == ("team engineering", "20%")
+    assert row.outcome.startswith("ok — next: ")
+
+
 async def test_metrics_count_the_spend_readings_in_memory(harness: Harness) -> None:
     """The history gauge counts the readings the cycle read: none at first, then one each."""
     daemon = await harness.start()
