@@ -9,7 +9,6 @@ from watchdog.sources import Source
 from watchdog.sources.file import FileSource
 from watchdog.sources.litellm import LiteLLMSource
 from watchdog.sources.litellm_admin import LiteLLMAdmin
-from watchdog.sources.prometheus import PrometheusSource
 
 
 def build_sources(settings: Settings, *, session: aiohttp.ClientSession) -> list[Source]:
@@ -20,6 +19,10 @@ def build_sources(settings: Settings, *, session: aiohttp.ClientSession) -> list
     if settings.litellm is not None:
         sources.append(LiteLLMSource(settings.litellm, session=session))
     if settings.prometheus is not None:
+        # imported when configured: prometheus-api-client and requests cost memory in every
+        # daemon that does not use them
+        from watchdog.sources.prometheus import PrometheusSource  # noqa: PLC0415
+
         sources.append(PrometheusSource(settings.prometheus, session=session))
     return sources
 

@@ -9,8 +9,6 @@ from watchdog.config import Settings
 from watchdog.config_fields import Secret
 from watchdog.errors import StoreError
 from watchdog.store import Store, StoreOptions
-from watchdog.store.pgconn import describe
-from watchdog.store.postgres import PostgresStore
 from watchdog.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +40,10 @@ async def open_store(
         return await SqliteStore.open(settings.state_file, options=chosen, holder=holder)
     scheme = _scheme(url)
     if scheme in POSTGRES_SCHEMES:
+        # imported when configured: asyncpg costs memory in every daemon that does not use it
+        from watchdog.store.pgconn import describe  # noqa: PLC0415
+        from watchdog.store.postgres import PostgresStore  # noqa: PLC0415
+
         log.info("store: PostgreSQL %s", describe(url.reveal()))
         return await PostgresStore.open(url, options=chosen, holder=holder)
     raise StoreError(
