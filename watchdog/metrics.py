@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -22,7 +22,6 @@ SUPPRESSIONS = frozenset({Reason.SNOOZED, Reason.QUIET_HOURS, Reason.NO_CHANNEL,
 """Reasons that hold back an alert that would otherwise go out now."""
 
 _BUDGET = ["rule", "scope", "entity"]
-LABELS = len(_BUDGET)
 _GAUGES = (
     ("watchdog_budget_spend_usd", "Spend in the current period."),
     ("watchdog_budget_limit_usd", "The budget for the current period."),
@@ -33,8 +32,7 @@ _GAUGES = (
         "Seconds until the budget runs out at the current pace (+Inf: not within this period).",
     ),
 )
-Reading = tuple[Any, ...]
-"""rule, scope, entity label, then one value (or None) per gauge: one tuple per budget."""
+NAN = math.nan
 
 
 def _values(
@@ -43,60 +41,82 @@ def _values(
     ratio: Decimal | None,
     p: Projection | None,
     now: datetime,
-) -> tuple[float | None, ...]:
-    """One budget's gauge values, in `_GAUGES` order (None: the gauge has no value)."""
-    left = None
+) -> tuple[float, float, float, float, float]:
+    """One budget's gauge values, in `_GAUGES` order (NaN: the gauge has no value)."""
+    left = NAN
     if p is not None:
         left = max((p.exhausts_at - now).total_seconds(), 0.0) if p.exhausts_at else math.inf
     return (
         float(spend),
-        float(budget) if budget is not None else None,
-        float(ratio or 0) if budget is not None else None,
-        float(p.projected) if p is not None and p.projected is not None else None,
+        float(budget) if budget is not None else NAN,
+        float(ratio or 0) if budget is not None else NAN,
+        float(p.projected) if p is not None and p.projected is not None else NAN,
         left,
     )
 
 
 class BudgetGauges(Collector):
-    """The per-budget gauges, kept as plain readings and rendered when scraped.
+    """The per-budget gauges, kept as columns and rendered when scraped.
 
     With tens of thousands of budgets, one labelled child per budget and gauge rebuilt every
-    cycle cost more than evaluating them; a scrape now walks the last cycle's readings once.
+    cycle cost more than evaluating them; a scrape walks the last cycle's values once. Each
+    budget's labels are three list slots and its values a float in each gauge's array (NaN
+    when a gauge has none): 64 bytes a budget besides its label's text, a third of a tuple
+    and a float object per value.
     """
 
     def __init__(self) -> None:
-        self._readings: list[Reading] = []
+        self._rules: list[str] = []
+        self._scopes: list[str] = []
+        self._labels: list[str] = []
+        self._values: list[array[float]] = [array("d") for _ in _GAUGES]
 
     def update(
         self, decisions: Iterable[Decision], now: datetime, standings: Iterable[Standing] = ()
     ) -> int:
         """Keep one reading per budget of this cycle (`standings`: the budgets with nothing
         to do, as `evaluate` gives them); returns how many budgets."""
-        self._readings = []  # last cycle's go first: both at once would double their memory
-        readings: dict[tuple[str, str, str], Reading] = {}
+        # Last cycle's go first: both at once would double their memory.
+        self._rules, self._scopes, self._labels = [], [], []
+        self._values = [array("d") for _ in _GAUGES]
+        seen: set[tuple[str, str, str]] = set()
         for d in decisions:
             a = d.alert
-            labels = (a.rule, a.scope.value, a.label)
-            if a.measurement is None or labels in readings:
-                continue
-            readings[labels] = (*labels, *_values(a.spend, a.budget, a.ratio, a.projection, now))
+            if a.measurement is not None:
+                values = _values(a.spend, a.budget, a.ratio, a.projection, now)
+                self._add(seen, a.rule, a.scope.value, a.label, values)
         for s in standings:
             e = s.entity
-            labels = (s.rule.name, e.scope.value, e.label)
-            if labels not in readings:
-                values = _values(s.measurement.spend, s.budget, s.ratio, s.projection, now)
-                readings[labels] = (*labels, *values)
-        self._readings = list(readings.values())
-        return len(self._readings)
+            values = _values(s.measurement.spend, s.budget, s.ratio, s.projection, now)
+            self._add(seen, s.rule.name, e.scope.value, e.label, values)
+        return len(self._labels)
+
+    def _add(
+        self,
+        seen: set[tuple[str, str, str]],
+        rule: str,
+        scope: str,
+        label: str,
+        values: tuple[float, ...],
+    ) -> None:
+        """A budget's values, unless a budget with the same labels came first."""
+        key = (rule, scope, label)
+        if key in seen:
+            return
+        seen.add(key)
+        self._rules.append(rule)
+        self._scopes.append(scope)
+        self._labels.append(label)
+        for column, value in zip(self._values, values, strict=True):
+            column.append(value)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        readings = self._readings
-        for index, (name, text) in enumerate(_GAUGES):
+        rules, scopes, labels = self._rules, self._scopes, self._labels
+        for (name, text), values in zip(_GAUGES, self._values, strict=True):
             family = GaugeMetricFamily(name, text, labels=_BUDGET)
-            for reading in readings:
-                value = reading[LABELS + index]
-                if value is not None:
-                    family.add_metric(reading[:LABELS], value)
+            for rule, scope, label, value in zip(rules, scopes, labels, values, strict=True):
+                if not math.isnan(value):
+                    family.add_metric((rule, scope, label), value)
             yield family
 
 

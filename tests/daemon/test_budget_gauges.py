@@ -1,0 +1,74 @@
+"""The per-budget gauges: one series per budget and gauge, from decisions and standings."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from bench.eval_core import NOW
+from bench.synth import entities, population, rule_specs, ruleset, team_names
+from bench.synth import history as synth_history
+from bench.synth import snapshot as synth_snapshot
+from tests.builders import rule, rules, run, shipped_example, snap, team
+from watchdog.decisions import Reason
+from watchdog.evaluate import Standing, evaluate
+from watchdog.metrics import Metrics
+
+NAMES = (
+    "watchdog_budget_spend_usd",
+    "watchdog_budget_limit_usd",
+    "watchdog_budget_utilisation_ratio",
+    "watchdog_budget_forecast_usd",
+    "watchdog_budget_time_to_exhaustion_seconds",
+)
+SERIES = re.compile(r'^(\w+)\{entity="([^"]*)",rule="([^"]*)",scope="(\w+)"\} (\S+)$')
+
+
+def _series(metrics: Metrics) -> dict[tuple[str, str, str, str], float]:
+    found = {}
+    for line in metrics.text().decode().splitlines():
+        m = SERIES.match(line)
+        if m and m[1] in NAMES:
+            found[(m[1], m[3], m[4], m[2])] = float(m[5])
+    return found
+
+
+def test_standings_give_the_series_their_under_decisions_give() -> None:
+    """The daemon passes idle budgets as standings: the exported series are the ones the
+    same budgets' UNDER decisions give, value for value."""
+    args = shipped_example()
+    now = args[3]
+    standings: list[Standing] = []
+    decisions = evaluate(*args, standings=standings)
+    from_standings, from_decisions = Metrics(), Metrics()
+    from_standings.observe_budgets(decisions, now, standings)
+    from_decisions.observe_budgets(evaluate(*args, explain=True), now)
+    assert _series(from_standings) == _series(from_decisions)
+    budgets = {(d.alert.rule, d.alert.entity_id) for d in decisions if d.alert.measurement}
+    budgets |= {(s.rule.name, s.entity.id) for s in standings}
+    spend = [k for k in _series(from_standings) if k[0] == NAMES[0]]
+    assert len(spend) == len(budgets) == 13
+
+
+def test_a_gauge_without_a_value_has_no_series_and_a_repeat_is_kept_once() -> None:
+    """A budget without a limit exports its spend but no limit or ratio; a forecast exports
+    its projection; the same labels twice (two decisions of one budget) make one series."""
+    found = entities(population(1_000, now=NOW))  # with 9 days of history: forecasts
+    snapshot, state = synth_snapshot(found, now=NOW), synth_history(found, now=NOW)
+    explained = evaluate(ruleset(rule_specs(10, team_names(1_000))), snapshot, state, NOW)
+    forecast = next(d for d in explained if d.alert.projection and d.alert.projection.projected)
+    unlimited = run(rules(rule(amount=None, match="engineering", period="monthly")), snap(team(10)))
+    [no_budget] = [d for d in unlimited if d.reason is Reason.NO_BUDGET]
+    metrics = Metrics()
+    metrics.observe_budgets([no_budget, forecast, forecast], NOW)
+    series = _series(metrics)
+    a, f = no_budget.alert, forecast.alert
+    assert series[(NAMES[0], a.rule, a.scope.value, a.label)] == float(a.spend)
+    assert (NAMES[1], a.rule, a.scope.value, a.label) not in series
+    assert (NAMES[2], a.rule, a.scope.value, a.label) not in series
+    assert f.projection is not None
+    assert f.projection.projected is not None
+    assert series[(NAMES[3], f.rule, f.scope.value, f.label)] == float(f.projection.projected)
+    left = series[(NAMES[4], f.rule, f.scope.value, f.label)]
+    assert left >= 0 or math.isinf(left)
+    assert len([k for k in series if k[0] == NAMES[0]]) == 2
