@@ -247,3 +247,23 @@ def test_repeated_values_are_shared_and_names_kept_once_in_order(budget: object)
     both = parse.key({"token": "h", "key_alias": "ci", "key_name": "sk-...abcd"})
     assert both is not None
     assert both.names == ("h", "ci", "sk-...abcd")
+
+
+def test_metadata_and_team_sets_that_entities_repeat_are_shared() -> None:
+    """Flat metadata many keys repeat (an owner, a cost centre) and a team set many users
+    repeat are one object each; values of other types or nested metadata stay their own."""
+    owned = [parse.key({"token": f"h{i}", "metadata": {"owner": "ops", "tier": 1}}) for i in "ab"]
+    first, second = (k for k in owned if k is not None)
+    assert first.metadata is second.metadata
+    assert dict(first.metadata) == {"owner": "ops", "tier": 1}
+    flagged = parse.key({"token": "h", "metadata": {"owner": "ops", "tier": True}})
+    assert flagged is not None
+    assert flagged.metadata["tier"] is True  # equal to 1, but not the same metadata
+    rows = [{"token": f"n{i}", "metadata": {"tags": ["a"], "spend": Decimal("0.5")}} for i in "ab"]
+    nested = [k.metadata for r in rows if (k := parse.key(r))]
+    assert nested[0] == nested[1] == {"tags": ["a"], "spend": 0.5}
+    assert nested[0] is not nested[1]
+    users = [parse.user({"user_id": f"u{i}", "teams": ["t1", "t2"]}) for i in "ab"]
+    assert users[0] is not None
+    assert users[1] is not None
+    assert users[0].teams is users[1].teams == frozenset({"t1", "t2"})

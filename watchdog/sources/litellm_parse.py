@@ -78,8 +78,29 @@ def _own_budget(value: object) -> Decimal | None:
 
 
 def _meta(value: object) -> Mapping[str, Any]:
-    """Metadata as plain JSON values (numbers read as Decimal go back to int/float)."""
-    return MappingProxyType(_plain(value)) if isinstance(value, dict) and value else EMPTY
+    """Metadata as plain JSON values (numbers read as Decimal go back to int/float).
+
+    Flat metadata (no nested objects or lists) that many entities repeat, an owner or a cost
+    centre, is shared: one mapping each would cost about 200 bytes per entity.
+    """
+    if not isinstance(value, dict) or not value:
+        return EMPTY
+    plain = _plain(value)
+    if any(isinstance(v, dict | list) for v in plain.values()):
+        return MappingProxyType(plain)
+    # the type beside each value: 1, 1.0 and True are equal keys, but not the same metadata
+    return _shared_meta(tuple((k, type(v), v) for k, v in plain.items()))
+
+
+@lru_cache(maxsize=SHARED)
+def _shared_meta(items: tuple[tuple[str, type, object], ...]) -> Mapping[str, Any]:
+    return MappingProxyType({k: v for k, _, v in items})
+
+
+@lru_cache(maxsize=SHARED)
+def _shared_teams(teams: frozenset[str]) -> frozenset[str]:
+    """A user's teams, shared by the users of the same teams (a set costs 200 bytes)."""
+    return teams
 
 
 def _plain(value: Any) -> Any:
@@ -165,7 +186,7 @@ def user(row: Mapping[str, Any]) -> Entity | None:
         max_budget=_budget(row.get("max_budget")),
         budget_duration=_common(row.get("budget_duration")),
         budget_reset_at=parse_time(row.get("budget_reset_at")),
-        teams=frozenset(sys.intern(str(t)) for t in teams if t),
+        teams=_shared_teams(frozenset(sys.intern(str(t)) for t in teams if t)),
         metadata=_meta(row.get("metadata")),
         created_at=parse_time(row.get("created_at")),
     )
