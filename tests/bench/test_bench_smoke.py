@@ -3,12 +3,14 @@ have the expected shape and sane values (no timing goals here: those live in ben
 
 from __future__ import annotations
 
+import math
+
 import asyncpg
 
 from bench import cycle, eval_core, history_memory, latency, store_claims
 from bench.eval_core import NEXT, NOW, remembered
 from bench.synth import entities, history, population, rule_specs, ruleset, snapshot, team_names
-from bench.table import SMOKE, Table, from_results
+from bench.table import SMOKE, Table, from_results, speed
 from tests.conftest import require
 from watchdog.decisions import Reason, by_reason
 from watchdog.evaluate import evaluate
@@ -101,3 +103,10 @@ def test_the_next_cycle_finds_the_first_cycles_notices_claimed() -> None:
     counts = by_reason(after)
     assert Reason.FIRED not in counts
     assert counts[Reason.DEDUPED] == fired
+
+
+def test_the_machine_speed_is_measured() -> None:
+    """The calibration each run reports next to its figures is a positive, finite time."""
+    pace = speed()
+    assert pace > 0
+    assert math.isfinite(pace)
