@@ -50,10 +50,11 @@ def evaluate(
     """Every decision for this cycle, in a stable order.
 
     With `explain`, budgets with nothing to do get an UNDER decision too, so `preview` sees
-    every budget. Given `standings`, those budgets are appended to it instead, as a
-    `Standing` each: the daemon's status page and per-budget gauges read where every budget
-    stands, and most budgets (65k of 87k at 100k entities and 10 rules) have nothing to do,
-    so building an alert and a decision for each would cost a fifth of the call.
+    every budget. Given `standings`, those budgets are appended to it instead (whatever
+    `explain` says), as a `Standing` each: the daemon's status page and per-budget gauges
+    read where every budget stands, and most budgets (65k of 87k at 100k entities and 10
+    rules) have nothing to do, so building an alert and a decision for each would cost
+    about a fifth of the call.
     """
     decisions = list(source_health(rules, snapshot, state, now))
     memo = _Memo(rules, snapshot, state, now)
@@ -74,7 +75,8 @@ def evaluate(
 @record
 class Standing:
     """Where a budget with nothing to do stands: what its UNDER decision would say,
-    kept as the values it is built from (`decision()` builds it)."""
+    kept as the values it is built from (`decision()` builds it). Compared by value, but
+    not hashable: `steps` is the rule's ladder, a list shared by every budget on it."""
 
     rule: Rule
     entity: Entity
