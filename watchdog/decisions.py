@@ -186,13 +186,18 @@ class Alert:
 
     @property
     def ratio(self) -> Decimal | None:
-        if self.budget is None or self.budget <= 0:
-            return None
-        return self.spend / self.budget
+        return ratio(self.spend, self.budget)
 
     @property
     def budget_key(self) -> BudgetKey:
         return (self.rule, self.scope, self.entity_id)
+
+
+def ratio(spend: Decimal, budget: Decimal | None) -> Decimal | None:
+    """Spend over budget; None without a budget (none, zero or less)."""
+    if budget is None or budget <= 0:
+        return None
+    return spend / budget
 
 
 @record

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 
-from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind
+from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind, ratio
 from watchdog.forecast import Projection, project
 from watchdog.health import as_of, source_health, staleness
 from watchdog.ladder import current_step, ladder, next_detail
@@ -94,10 +94,7 @@ class Standing:
 
     @property
     def ratio(self) -> Decimal | None:
-        """As `Alert.ratio`."""
-        if self.budget is None or self.budget <= 0:
-            return None
-        return self.measurement.spend / self.budget
+        return ratio(self.measurement.spend, self.budget)
 
     def decision(self) -> Decision:
         """The UNDER decision: where the budget stands and its next step."""

@@ -83,5 +83,5 @@ def split_step(step_id: str) -> tuple[str, Decimal]:
 
 
 def next_detail(step: Step) -> str:
-    """An idle budget's detail (`evaluate` shares one string among budgets below a step)."""
+    """An idle budget's detail: where it stands against the next step up."""
     return f"next: {step.words}"

@@ -87,7 +87,7 @@ class BudgetGauges(Collector):
                 self._add(seen, a.rule, a.scope.value, a.label, values)
         for s in standings:
             e = s.entity
-            values = _values(s.measurement.spend, s.budget, s.ratio, s.projection, now)
+            values = _values(s.spend, s.budget, s.ratio, s.projection, now)
             self._add(seen, s.rule.name, e.scope.value, e.label, values)
         return len(self._labels)
 
