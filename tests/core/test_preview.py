@@ -11,10 +11,7 @@ from tests.builders import shipped_example
 from tests.conftest import ROOT
 from watchdog.cli import main
 from watchdog.evaluate import Standing, evaluate
-from watchdog.model import LedgerState
 from watchdog.preview import rows, top_rows
-from watchdog.rule_files import load_rules
-from watchdog.snapshot import load
 
 SNAPSHOT = str(ROOT / "examples" / "snapshot.json")
 RULES = str(ROOT / "rules")
@@ -146,14 +143,7 @@ def test_a_broken_snapshot_file_is_reported_with_its_position(
 def test_top_rows_builds_only_the_most_used_budgets() -> None:
     """The status page's board: the `limit` most used budgets, most used first, and the count
     of every budget; the same rows as the full table for those budgets."""
-    loaded = load(ROOT / "examples" / "snapshot.json")
-    decisions = evaluate(
-        load_rules([ROOT / "rules"]),
-        loaded.snapshot,
-        LedgerState(history=loaded.history),
-        loaded.snapshot.taken_at,
-        explain=True,
-    )
+    decisions = evaluate(*shipped_example(), explain=True)
     every = rows(decisions)
     shown, total = top_rows(decisions, 3)
     assert total == len(every) == 13

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, require_tool
+from tests.builders import shipped_example
+from tests.conftest import require_tool
 from watchdog.evaluate import evaluate
 from watchdog.metrics import Metrics
-from watchdog.model import LedgerState, SourceStatus
+from watchdog.model import SourceStatus
 from watchdog.preview import rows
-from watchdog.rule_files import load_rules
 from watchdog.server import Health, build_app, serve
-from watchdog.snapshot import load
 from watchdog.status import StatusView
 
 pytestmark = pytest.mark.browser
@@ -27,14 +26,10 @@ GREEN_BAR = (46, 158, 91)
 
 
 def _view() -> StatusView:
-    loaded = load(ROOT / "examples" / "snapshot.json")
-    ruleset = load_rules([ROOT / "rules"])
-    now = loaded.snapshot.taken_at
-    decisions = evaluate(
-        ruleset, loaded.snapshot, LedgerState(history=loaded.history), now, explain=True
-    )
+    ruleset, snapshot, state, now = shipped_example()
+    decisions = evaluate(ruleset, snapshot, state, now, explain=True)
     sources = [
-        *loaded.snapshot.sources.values(),
+        *snapshot.sources.values(),
         SourceStatus(
             "prometheus",
             ok=False,
