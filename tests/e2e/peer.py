@@ -28,6 +28,8 @@ import aiohttp
 HERE = Path(__file__).resolve().parent / "litellm_peer"
 URL = "http://127.0.0.1:4000"
 MASTER_KEY = "sk-master-local-test-1234"
+IDLE_CONNECTION_S = 1.0
+"""How long an admin connection may stay idle for reuse (the proxy closes its own after 5 s)."""
 DEFAULT_ROOT = "/tmp/watchdog-litellm-peer"
 T = TypeVar("T")
 BASH = shutil.which("bash") or "/bin/bash"
@@ -44,8 +46,14 @@ class Peer:
 
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[PeerAdmin]:
-        """An admin client on a session of its own (one per test, on the test's loop)."""
-        async with aiohttp.ClientSession() as session:
+        """An admin client on a session of its own (one per test, on the test's loop).
+
+        Idle connections are dropped after a second: the proxy (uvicorn) closes them after
+        five, and a request sent on one it is closing fails with "Server disconnected", as a
+        fixture's clean-up did after a test that ran a few seconds.
+        """
+        connector = aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S)
+        async with aiohttp.ClientSession(connector=connector) as session:
             yield PeerAdmin(session, self.url, self.master_key)
 
 
