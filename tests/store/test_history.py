@@ -16,7 +16,7 @@ from watchdog.decisions import Reason
 from watchdog.measure import growth
 from watchdog.model import Entity, EntityRef, Sample, Scope, Snapshot, Snooze, SourceStatus
 from watchdog.store import ActionRecord, Store, StoreOptions
-from watchdog.store.history import DENSE, thin
+from watchdog.store.history import DENSE, History, thin
 
 ENGINEERING = EntityRef(Scope.TEAM, "id-engineering")
 
@@ -252,3 +252,25 @@ async def test_old_readings_are_thinned_in_memory_and_in_the_store(backend: Back
     finally:
         await reopened.aclose()
     assert stored == history
+
+
+def test_the_history_the_core_reads_is_a_mapping_of_every_entity_s_readings() -> None:
+    """One reading or several, per scope: the view answers as a plain mapping would, and a
+    team and a user with the same id keep apart."""
+    history = History(resolution=timedelta(minutes=5), retention=timedelta(days=35))
+    team_ref, user_ref = EntityRef(Scope.TEAM, "shared-id"), EntityRef(Scope.USER, "shared-id")
+    first, second = Sample(NOW, Decimal("1")), Sample(NOW + timedelta(minutes=5), Decimal("2"))
+    history.load([(team_ref, first), (team_ref, second), (user_ref, first)])
+    view = history.view(NOW + timedelta(minutes=10))
+    assert dict(view) == {team_ref: (first, second), user_ref: (first,)}
+    assert len(view) == 2
+    assert sorted(map(len, view.values())) == [1, 2]
+    assert view.get(user_ref) == (first,)
+    assert view.get(EntityRef(Scope.KEY, "shared-id")) is None
+    assert view.get(EntityRef(Scope.KEY, "shared-id"), ()) == ()
+    with pytest.raises(KeyError):
+        view[EntityRef(Scope.CUSTOMER, "shared-id")]
+    # what is added after a view was taken is not in it
+    history.add([(user_ref, second)])
+    assert view[user_ref] == (first,)
+    assert history.view(NOW + timedelta(minutes=10))[user_ref] == (first, second)

@@ -10,17 +10,21 @@ day for the whole retention (1.6 MB of memory over 35 days; 0.22 MB thinned). Wh
 reads stays
 exact where it matters: growth between kept readings (they telescope, resets included) and
 the reading before each whole hour (period starts in zones a whole number of hours from UTC).
+
+Readings are kept per scope under the entity's id (the id string the entity itself holds),
+and an entity with one reading keeps that reading alone: at 100k entities, a reference and a
+tuple of one for each came to 13 MB.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, ValuesView
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
+from typing import TypeVar, overload
 
 from watchdog.measure import sample_at
-from watchdog.model import EntityRef, Sample, Snapshot
+from watchdog.model import EMPTY, EntityRef, Sample, Scope, Snapshot
 
 DENSE = timedelta(days=2)
 """Readings this recent are all kept (forecasts' last-hour and trailing paces read them)."""
@@ -31,13 +35,76 @@ THIN_SPAN = timedelta(days=1)
 hours catches up; memory thins whatever the store still holds when it loads)."""
 
 
+Kept = Sample | tuple[Sample, ...]
+"""An entity's readings, oldest first: the reading itself while it is the only one."""
+
+ByScope = dict[Scope, dict[str, Kept]]
+_T = TypeVar("_T")
+
+
+def _all(kept: Kept) -> tuple[Sample, ...]:
+    return (kept,) if isinstance(kept, Sample) else kept
+
+
+def _last(kept: Kept) -> Sample:
+    return kept if isinstance(kept, Sample) else kept[-1]
+
+
+class Readings(Mapping[EntityRef, tuple[Sample, ...]]):
+    """The history as the core reads it: each entity's readings, oldest first."""
+
+    __slots__ = ("_by_scope",)
+
+    def __init__(self, by_scope: Mapping[Scope, Mapping[str, Kept]]) -> None:
+        self._by_scope = by_scope
+
+    def __getitem__(self, ref: EntityRef) -> tuple[Sample, ...]:
+        kept = self._by_scope.get(ref.scope, EMPTY).get(ref.id)
+        if kept is None:
+            raise KeyError(ref)
+        return _all(kept)
+
+    @overload
+    def get(self, ref: EntityRef, /) -> tuple[Sample, ...] | None: ...
+    @overload
+    def get(self, ref: EntityRef, default: tuple[Sample, ...], /) -> tuple[Sample, ...]: ...
+    @overload
+    def get(self, ref: EntityRef, default: _T, /) -> tuple[Sample, ...] | _T: ...
+    def get(self, ref: EntityRef, default: object = None, /) -> object:
+        """`Mapping.get` without raising and catching KeyError for each entity not held."""
+        kept = self._by_scope.get(ref.scope, EMPTY).get(ref.id)
+        return default if kept is None else _all(kept)
+
+    def __iter__(self) -> Iterator[EntityRef]:
+        for scope, kept in self._by_scope.items():
+            for entity in kept:
+                yield EntityRef(scope, entity)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._by_scope.values()))
+
+    def values(self) -> ValuesView[tuple[Sample, ...]]:
+        return _Values(self)
+
+
+class _Values(ValuesView[tuple[Sample, ...]]):
+    """The readings of every entity, without a reference built for each."""
+
+    _mapping: Readings
+
+    def __iter__(self) -> Iterator[tuple[Sample, ...]]:
+        for by_id in self._mapping._by_scope.values():
+            for kept in by_id.values():
+                yield _all(kept)
+
+
 class History:
     """Samples per entity, oldest first, trimmed to the retention (keeping one baseline)."""
 
     def __init__(self, *, resolution: timedelta, retention: timedelta) -> None:
         self.resolution = resolution
         self.retention = retention
-        self._samples: dict[EntityRef, tuple[Sample, ...]] | None = None
+        self._samples: ByScope | None = None
         self._thinned: datetime | None = None
         """Readings before this instant are thinned already (None: none are)."""
 
@@ -47,11 +114,9 @@ class History:
 
     def load(self, rows: Iterable[tuple[EntityRef, Sample]]) -> None:
         """Fill from stored rows, ordered by entity then time."""
-        grouped: dict[EntityRef, list[Sample]] = {}
-        for ref, sample in rows:
-            grouped.setdefault(ref, []).append(sample)
-        self._samples = {ref: tuple(samples) for ref, samples in grouped.items()}
+        self._samples = {}
         self._thinned = None
+        self.add(rows)
 
     def forget(self) -> None:
         self._samples = None
@@ -64,21 +129,25 @@ class History:
         """
         assert self._samples is not None, "load the history first"
         out = []
-        for entities in snapshot.entities.values():
+        for scope, entities in snapshot.entities.items():
+            by_id = self._samples.get(scope, {})
             for entity in entities.values():
                 status = snapshot.sources.get(entity.source)
                 at = status.data_as_of if status and status.data_as_of else snapshot.taken_at
-                ref = entity.ref
-                known = self._samples.get(ref)
-                last = known[-1] if known else None
+                known = by_id.get(entity.id)
+                last = None if known is None else _last(known)
                 if last is None or (entity.spend != last.spend and at - last.at >= self.resolution):
-                    out.append((ref, Sample(at, entity.spend)))
+                    out.append((entity.ref, Sample(at, entity.spend)))
         return out
 
     def add(self, rows: Iterable[tuple[EntityRef, Sample]]) -> None:
         assert self._samples is not None, "load the history first"
         for ref, sample in rows:
-            self._samples[ref] = (*self._samples.get(ref, ()), sample)
+            by_id = self._samples.get(ref.scope)
+            if by_id is None:
+                by_id = self._samples[ref.scope] = {}
+            known = by_id.get(ref.id)
+            by_id[ref.id] = sample if known is None else (*_all(known), sample)
 
     def view(
         self, now: datetime, baselines: Sequence[datetime] = ()
@@ -89,11 +158,12 @@ class History:
         cutoff = now - self.retention
         older = sorted(b for b in baselines if b < cutoff)
         held = len(older) + 1  # at most this many readings at or before the cutoff stay
-        for ref, samples in self._samples.items():
-            if len(samples) > held and samples[held].at <= cutoff:
-                self._samples[ref] = trim(samples, cutoff, older)
+        for by_id in self._samples.values():
+            for entity, kept in by_id.items():
+                if isinstance(kept, tuple) and len(kept) > held and kept[held].at <= cutoff:
+                    by_id[entity] = _compact(trim(kept, cutoff, older))
         self._thin(now - DENSE)
-        return MappingProxyType(dict(self._samples))
+        return Readings({scope: dict(by_id) for scope, by_id in self._samples.items()})
 
     def _thin(self, until: datetime) -> None:
         """Thin what aged past `DENSE` since the last pass (everything on the first)."""
@@ -101,10 +171,15 @@ class History:
         since = self._thinned
         if since is not None and until - since < THIN_EVERY:
             return
-        for ref, samples in self._samples.items():
-            if len(samples) > 2 and samples[0].at < until:
-                self._samples[ref] = thin(samples, since, until)
+        for by_id in self._samples.values():
+            for entity, kept in by_id.items():
+                if isinstance(kept, tuple) and len(kept) > 2 and kept[0].at < until:
+                    by_id[entity] = _compact(thin(kept, since, until))
         self._thinned = until
+
+
+def _compact(samples: tuple[Sample, ...]) -> Kept:
+    return samples[0] if len(samples) == 1 else samples
 
 
 def trim(
