@@ -125,6 +125,9 @@ class Daemon:
         standings: list[Standing] = []
         with gc_paused():
             decisions = evaluate(rt.rules, snapshot, state, started, standings=standings)
+        # The ledger as loaded (notices, history view) goes before the rest of the cycle
+        # allocates: kept to the end, it is 10 MB more at the cycle's peak at 100k entities.
+        del state
         changes = _not_blocking_what_resets(actions_of(decisions))
         done = await perform(changes, admin=rt.admin, rules=rt.rules, now=started)
         await self.store.record_actions([d.record for d in done])
