@@ -69,10 +69,7 @@ async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[st
                 {
                     "cycle_s": cycle_wall,
                     "cpu_s": time.process_time() - cpu,
-                    "budgets": len(
-                        {(x.alert.rule, x.alert.entity_id) for x in report.decisions}
-                        | {(x.rule.name, x.entity.id) for x in report.standings}
-                    ),
+                    "budgets": report.budgets,
                     "claimed": report.claimed,
                     "delivered": len(outcome.sent),
                     "requests": snapshot.sources["litellm"].requests if snapshot else 0,

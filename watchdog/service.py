@@ -118,16 +118,8 @@ def callback_route(daemon: Daemon) -> Ingest:
 async def _once(daemon: Daemon) -> int:
     report = await daemon.cycle()
     outcome = await daemon.deliver() if report.role == "leader" else Outcome()
-    budgets = len(
-        {
-            (d.alert.rule, d.alert.entity_id)
-            for d in report.decisions
-            if d.alert.measurement is not None
-        }
-        | {(s.rule.name, s.entity.id) for s in report.standings}
-    )
     print(  # noqa: T201 - the command's result
-        f"cycle done: {budgets} budgets, {report.claimed} new notice(s), "
+        f"cycle done: {report.budgets} budgets, {report.claimed} new notice(s), "
         f"{len(outcome.sent)} delivered, {len(outcome.retrying) + len(outcome.dead)} failed, "
         f"{report.changes} change(s) in LiteLLM"
         + (

@@ -379,6 +379,9 @@ async def test_metrics_describe_budgets_sources_and_deliveries(harness: Harness)
     assert f"watchdog_budget_utilisation_ratio{{{labels}}} 0.52" in text
     assert 'watchdog_alerts_sent_total{channel="eng",reason="fired"} 1.0' in text
     assert 'watchdog_source_up{source="litellm"} 1.0' in text
+    assert "watchdog_budgets 1.0" in text
+    assert daemon.last is not None
+    assert daemon.last.budgets == 1  # one budget, however many channels its alert went to
 
 
 async def test_a_budget_with_nothing_to_do_is_still_measured_and_shown(
@@ -396,6 +399,8 @@ async def test_a_budget_with_nothing_to_do_is_still_measured_and_shown(
     assert f"watchdog_budget_spend_usd{{{labels}}} 1000.0" in text
     assert f"watchdog_budget_utilisation_ratio{{{labels}}} 0.2" in text
     assert "watchdog_budgets 1.0" in text
+    assert daemon.last is not None
+    assert daemon.last.budgets == 1
     assert view.total == 1
     [row] = view.budgets
     assert (row.entity, row.used) == ("team engineering", "20%")
