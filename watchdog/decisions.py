@@ -127,6 +127,8 @@ class Step:
     """The step at today's amount ("soft:80%@4000"): a changed budget re-arms it."""
     words: str = field(init=False, repr=False, compare=False)
     """The step in words, as messages say it: "the soft limit 80% ($4,000.00)"."""
+    crossed: str = field(init=False, repr=False, compare=False)
+    """An alert's detail when it crossed this step alone: one text for every budget at it."""
 
     def __post_init__(self) -> None:
         # Worked out once: ladders are cached per call, and their ids compared and their
@@ -134,7 +136,9 @@ class Step:
         name = f"{self.kind}:{self.label}"
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "id", f"{name}@{self.amount.normalize():f}")
-        object.__setattr__(self, "words", _in_words(self.kind, self.amount, self.label))
+        words = _in_words(self.kind, self.amount, self.label)
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "crossed", f"crossed {words}")
 
 
 def _in_words(kind: StepKind, amount: Decimal, label: str) -> str:

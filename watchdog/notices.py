@@ -164,7 +164,7 @@ def notify(
 def _step_alert(base: Alert, step: Step, skipped: Sequence[Step]) -> Alert:
     """The alert for `step`, naming the steps passed on the way there since the last notice
     (a step's rank is its index on the ladder)."""
-    detail = f"crossed {step.words}"
+    detail = step.crossed
     if skipped:
         detail += " (also passed " + ", ".join(s.words for s in skipped) + ")"
     return amended(
