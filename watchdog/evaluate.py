@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain
+from typing import Protocol
 
 from watchdog.decisions import Action, Alert, Decision, Reason, Step, StepKind, ratio
 from watchdog.forecast import Projection, project
@@ -45,7 +46,7 @@ def evaluate(
     now: datetime,
     *,
     explain: bool = False,
-    standings: list[Standing] | None = None,
+    standings: Standings | None = None,
 ) -> list[Decision]:
     """Every decision for this cycle, in a stable order.
 
@@ -58,7 +59,8 @@ def evaluate(
     """
     decisions = list(source_health(rules, snapshot, state, now))
     memo = _Memo(rules, snapshot, state, now)
-    idle = standings if standings is not None else ([] if explain else None)
+    kept: list[Standing] | None = [] if explain and standings is None else None
+    idle = standings if standings is not None else kept
     for rule in rules.enabled():
         entities = memo.select(rule)
         if entities:
@@ -67,9 +69,16 @@ def evaluate(
                 found = _budget(memo, plan, entity, idle)
                 if found:
                     decisions.extend(found)
-                elif idle and standings is None:  # `explain`: in place, as an UNDER row
-                    decisions.append(idle.pop().decision())
+                elif kept:  # `explain`: in place, as an UNDER row
+                    decisions.append(kept.pop().decision())
     return decisions
+
+
+class Standings(Protocol):
+    """Where `evaluate` puts each idle budget's standing as it finds it: a list, or a reader
+    that takes each one in turn and keeps none."""
+
+    def append(self, standing: Standing, /) -> None: ...
 
 
 @record
@@ -317,9 +326,7 @@ class _Plan:
 # One budget ----------------------------------------------------------------------------------
 
 
-def _budget(
-    memo: _Memo, plan: _Plan, entity: Entity, idle: list[Standing] | None
-) -> list[Decision]:
+def _budget(memo: _Memo, plan: _Plan, entity: Entity, idle: Standings | None) -> list[Decision]:
     """The decisions about one budget; when there are none, its standing goes to `idle`
     (unless None)."""
     rule = plan.rule

@@ -70,40 +70,51 @@ class BudgetGauges(Collector):
         self._scopes: list[str] = []
         self._labels: list[str] = []
         self._values: list[array[float]] = [array("d") for _ in _GAUGES]
+        self._seen: dict[tuple[str, str], set[str]] = {}
+        """Labels already read this cycle, per rule and scope."""
 
     def update(
         self, decisions: Iterable[Decision], now: datetime, standings: Iterable[Standing] = ()
     ) -> int:
         """Keep one reading per budget of this cycle (`standings`: the budgets with nothing
         to do, as `evaluate` gives them); returns how many budgets."""
-        # Last cycle's go first: both at once would double their memory.
+        self.begin()
+        self.add_decisions(decisions, now)
+        for s in standings:
+            self.add_standing(s, now)
+        return self.end()
+
+    def begin(self) -> None:
+        """Drop last cycle's readings, before this cycle's are added (both at once would
+        double their memory). Add them and `end` without awaiting between: a scrape
+        meanwhile would see part of them."""
         self._rules, self._scopes, self._labels = [], [], []
         self._values = [array("d") for _ in _GAUGES]
-        seen: dict[tuple[str, str], set[str]] = {}
+        self._seen = {}
+
+    def add_decisions(self, decisions: Iterable[Decision], now: datetime) -> None:
         for d in decisions:
             a = d.alert
             if a.measurement is not None:
                 values = _values(a.spend, a.budget, a.ratio, a.projection, now)
-                self._add(seen, a.rule, a.scope.value, a.label, values)
-        for s in standings:
-            e = s.entity
-            values = _values(s.spend, s.budget, s.ratio, s.projection, now)
-            self._add(seen, s.rule.name, e.scope.value, e.label, values)
+                self._add(a.rule, a.scope.value, a.label, values)
+
+    def add_standing(self, s: Standing, now: datetime) -> None:
+        e = s.entity
+        values = _values(s.spend, s.budget, s.ratio, s.projection, now)
+        self._add(s.rule.name, e.scope.value, e.label, values)
+
+    def end(self) -> int:
+        """How many budgets have readings."""
+        self._seen = {}
         return len(self._labels)
 
-    def _add(
-        self,
-        seen: dict[tuple[str, str], set[str]],
-        rule: str,
-        scope: str,
-        label: str,
-        values: tuple[float, ...],
-    ) -> None:
+    def _add(self, rule: str, scope: str, label: str, values: tuple[float, ...]) -> None:
         """A budget's values, unless a budget with the same labels came first (labels seen
         are kept per rule and scope: a tuple for each budget was 8 MB more at 100k)."""
-        labels = seen.get((rule, scope))
+        labels = self._seen.get((rule, scope))
         if labels is None:
-            labels = seen[rule, scope] = set()
+            labels = self._seen[rule, scope] = set()
         elif label in labels:
             return
         labels.add(label)

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 from watchdog.decisions import Action, Alert, Decision, Reason
@@ -47,28 +46,54 @@ def top_rows(
 ) -> tuple[list[Row], int]:
     """The `limit` most used budgets, most used first, and how many budgets there are.
 
-    Only the rows shown are built: with 100k budgets, building every row would cost seconds
-    on each status page view. The decisions of one budget are adjacent, as `evaluate` returns
-    them, so budgets are taken one at a time and only the `limit` most used are held.
-    `standings` are the budgets with nothing to do (`evaluate`'s), each a budget of its own;
-    the UNDER decision of those shown is built here.
+    `standings` are the budgets with nothing to do (`evaluate`'s), each a budget of its own.
+    The decisions of one budget are adjacent, as `evaluate` returns them.
     """
-    best: list[tuple[float, int, list[Decision] | Standing]] = []
-    count = 0
-    budgets: Iterator[tuple[float, list[Decision] | Standing]] = chain(
-        ((_usage(group), group) for group in _runs(decisions)),
-        ((_ratio(s.ratio), s) for s in standings),
-    )
-    for count, (usage, budget) in enumerate(budgets, start=1):
-        entry = (usage, -count, budget)  # on a tie, the earlier budget first
-        if len(best) < limit:
-            heapq.heappush(best, entry)
-        elif limit and entry > best[0]:
-            heapq.heapreplace(best, entry)
-    chosen = [
-        b if isinstance(b, list) else [b.decision()] for _, _, b in sorted(best, reverse=True)
-    ]
-    return [_row(group) for group in chosen], count
+    board = Board(limit)
+    for standing in standings:
+        board.append(standing)
+    board.add_decisions(decisions)
+    return board.rows()
+
+
+class Board:
+    """The `limit` most used budgets, taken one at a time; only their rows are built.
+
+    With 100k budgets, building every row would cost seconds on each status page view, and
+    holding every budget until the end of a cycle tens of megabytes. Idle budgets come as
+    `evaluate` finds them (`append`: a `Standing` each, whose UNDER decision is built only
+    when shown), then the decisions. When two budgets are used alike, one with decisions
+    comes first, then the one evaluated first.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        """Budgets seen so far."""
+        self._best: list[tuple[float, bool, int, list[Decision] | Standing]] = []
+
+    def append(self, standing: Standing) -> None:
+        self._offer(_ratio(standing.ratio), standing)
+
+    def add_decisions(self, decisions: Iterable[Decision]) -> None:
+        for group in _runs(decisions):
+            self._offer(_usage(group), group)
+
+    def rows(self) -> tuple[list[Row], int]:
+        """The rows of the budgets shown, most used first, and how many budgets there are."""
+        chosen = [
+            b if isinstance(b, list) else [b.decision()]
+            for *_, b in sorted(self._best, reverse=True)  # counts differ: budgets never compared
+        ]
+        return [_row(group) for group in chosen], self.count
+
+    def _offer(self, usage: float, budget: list[Decision] | Standing) -> None:
+        self.count += 1
+        entry = (usage, isinstance(budget, list), -self.count, budget)
+        if len(self._best) < self.limit:
+            heapq.heappush(self._best, entry)
+        elif self.limit and entry > self._best[0]:
+            heapq.heapreplace(self._best, entry)
 
 
 def _runs(decisions: Iterable[Decision]) -> Iterator[list[Decision]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from tests.builders import shipped_example
 from tests.conftest import ROOT
 from watchdog.cli import main
 from watchdog.evaluate import Standing, evaluate
-from watchdog.preview import rows, top_rows
+from watchdog.preview import Board, rows, top_rows
 
 SNAPSHOT = str(ROOT / "examples" / "snapshot.json")
 RULES = str(ROOT / "rules")
@@ -167,6 +168,24 @@ def test_top_rows_reads_budgets_with_nothing_to_do_from_their_standings() -> Non
         assert (sorted(shown, key=repr), total) == (sorted(expected, key=repr), count)
         assert [r.ratio for r in shown] == [r.ratio for r in expected]
     assert any(r.outcome.startswith("ok — next: ") for r in top_rows([], 100, standings)[0])
+
+
+def test_on_the_board_a_budget_with_decisions_comes_before_an_idle_one_used_alike() -> None:
+    """Two budgets at the same use: the one with something to say is shown first, whichever
+    the board was given first."""
+    standings: list[Standing] = []
+    evaluate(*shipped_example(), standings=standings)
+    idle, other = standings[0], standings[1]
+    decided = replace(idle, entity=other.entity).decision()  # the same use, another entity
+    for order in ("idle first", "decisions first"):
+        board = Board(1)
+        if order == "idle first":
+            board.append(idle)
+        board.add_decisions([decided])
+        if order == "decisions first":
+            board.append(idle)
+        [shown], count = board.rows()
+        assert (shown.entity, count) == (other.entity.label, 2), order
 
 
 def test_with_a_config_the_budgets_of_its_litellm_config_are_shown(
