@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from bench.eval_core import NOW
 from bench.synth import entities, population, rule_specs, ruleset, team_names
@@ -72,3 +73,24 @@ def test_a_gauge_without_a_value_has_no_series_and_a_repeat_is_kept_once() -> No
     left = series[(NAMES[4], f.rule, f.scope.value, f.label)]
     assert left >= 0 or math.isinf(left)
     assert len([k for k in series if k[0] == NAMES[0]]) == 2
+
+
+def test_two_entities_named_alike_in_one_rule_make_one_series_and_two_budgets() -> None:
+    """Two teams with the same alias under one rule would be one series twice: the first
+    budget evaluated is exported, and both are counted."""
+    standings: list[Standing] = []
+    evaluate(*shipped_example(), standings=standings)
+    first = standings[0]
+    twin = replace(
+        first,
+        entity=replace(first.entity, id=f"{first.entity.id}-twin"),
+        measurement=replace(first.measurement, spend=first.spend + 1),
+    )
+    assert twin.entity.label == first.entity.label
+    metrics = Metrics()
+    metrics.observe_budgets([], NOW, [first, twin])
+    series = _series(metrics)
+    key = (NAMES[0], first.rule.name, first.entity.scope.value, first.entity.label)
+    assert series[key] == float(first.spend)
+    assert len([k for k in series if k[0] == NAMES[0]]) == 1
+    assert "watchdog_budgets 2.0" in metrics.text().decode()
