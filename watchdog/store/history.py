@@ -98,6 +98,30 @@ class _Values(ValuesView[tuple[Sample, ...]]):
                 yield _all(kept)
 
 
+class Batch:
+    """Readings to store, as columns: on a daemon's first cycle at 100k entities, a pair and a
+    reference for each reading were 14 MB more at the cycle's end."""
+
+    __slots__ = ("ids", "samples", "scopes")
+
+    def __init__(self) -> None:
+        self.scopes: list[Scope] = []
+        self.ids: list[str] = []
+        self.samples: list[Sample] = []
+
+    def append(self, scope: Scope, entity: str, sample: Sample) -> None:
+        self.scopes.append(scope)
+        self.ids.append(entity)
+        self.samples.append(sample)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __iter__(self) -> Iterator[tuple[EntityRef, Sample]]:
+        for scope, entity, sample in zip(self.scopes, self.ids, self.samples, strict=True):
+            yield EntityRef(scope, entity), sample
+
+
 class History:
     """Samples per entity, oldest first, trimmed to the retention (keeping one baseline)."""
 
@@ -122,13 +146,13 @@ class History:
         self._samples = None
         self._thinned = None
 
-    def new_samples(self, snapshot: Snapshot) -> list[tuple[EntityRef, Sample]]:
+    def new_samples(self, snapshot: Snapshot) -> Batch:
         """Readings worth storing: spend changed and a resolution passed since the last one.
 
         A reading is dated when its source read it (else when the snapshot was taken).
         """
         assert self._samples is not None, "load the history first"
-        out = []
+        out = Batch()
         for scope, entities in snapshot.entities.items():
             by_id = self._samples.get(scope, {})
             for entity in entities.values():
@@ -137,7 +161,7 @@ class History:
                 known = by_id.get(entity.id)
                 last = None if known is None else _last(known)
                 if last is None or (entity.spend != last.spend and at - last.at >= self.resolution):
-                    out.append((entity.ref, Sample(at, entity.spend)))
+                    out.append(scope, entity.id, Sample(at, entity.spend))
         return out
 
     def add(self, rows: Iterable[tuple[EntityRef, Sample]]) -> None:

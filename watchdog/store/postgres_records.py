@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from watchdog.model import EntityRef, LedgerState, Sample, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import Query, finish_row
-from watchdog.store.history import DENSE, THIN_SPAN
+from watchdog.store.history import DENSE, THIN_SPAN, Batch
 from watchdog.store.postgres_sql import count_rows
 from watchdog.store.rows import (
     LOAD_MARGIN,
@@ -145,15 +145,15 @@ def _as_read(at: datetime) -> datetime:
     return at
 
 
-async def add_samples(conn: Conn, rows: Sequence[tuple[EntityRef, Sample]]) -> None:
+async def add_samples(conn: Conn, rows: Batch) -> None:
     await conn.execute(
         "INSERT INTO samples (scope, entity, at, spend)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[])"
         " ON CONFLICT DO NOTHING",
-        [ref.scope.value for ref, _ in rows],
-        [ref.id for ref, _ in rows],
-        [s.at for _, s in rows],
-        [s.spend for _, s in rows],
+        [scope.value for scope in rows.scopes],
+        rows.ids,
+        [s.at for s in rows.samples],
+        [s.spend for s in rows.samples],
     )
 
 

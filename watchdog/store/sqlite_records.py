@@ -15,7 +15,7 @@ from typing import Any
 from watchdog.model import EntityRef, LedgerState, Sample, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import MONEY_COLUMNS, TIME_COLUMNS, Query, finish_row
-from watchdog.store.history import DENSE, THIN_SPAN
+from watchdog.store.history import DENSE, THIN_SPAN, Batch
 from watchdog.store.rows import (
     LOAD_MARGIN,
     Bookkeeping,
@@ -148,12 +148,15 @@ def samples(conn: sqlite3.Connection) -> list[tuple[EntityRef, Sample]]:
     return readings(((s, e, at, Decimal(v)) for s, e, at, v in rows), dt)
 
 
-def add_samples(conn: sqlite3.Connection, rows: Sequence[tuple[EntityRef, Sample]]) -> None:
+def add_samples(conn: sqlite3.Connection, rows: Batch) -> None:
     with write(conn):
         conn.executemany(
             "INSERT INTO samples (scope, entity, at, spend) VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            ((ref.scope.value, ref.id, ts(s.at), str(s.spend)) for ref, s in rows),
+            (
+                (scope.value, entity, ts(s.at), str(s.spend))
+                for scope, entity, s in zip(rows.scopes, rows.ids, rows.samples, strict=True)
+            ),
         )
 
 
