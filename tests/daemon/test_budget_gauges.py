@@ -6,6 +6,9 @@ import math
 import re
 from dataclasses import replace
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.eval_core import NOW
 from bench.synth import entities, population, rule_specs, ruleset, team_names
 from bench.synth import history as synth_history
@@ -14,6 +17,8 @@ from tests.builders import rule, rules, run, shipped_example, snap, team
 from watchdog.decisions import Reason
 from watchdog.evaluate import Standing, evaluate
 from watchdog.metrics import Metrics
+from watchdog.server import Health, build_app, serve
+from watchdog.status import StatusView
 
 NAMES = (
     "watchdog_budget_spend_usd",
@@ -94,3 +99,67 @@ def test_two_entities_named_alike_in_one_rule_make_one_series_and_two_budgets() 
     assert series[key] == float(first.spend)
     assert len([k for k in series if k[0] == NAMES[0]]) == 1
     assert "watchdog_budgets 2.0" in metrics.text().decode()
+
+
+def _many(count: int) -> Metrics:
+    """Gauges for `count` budgets: the shipped example's idle budgets, renamed one by one,
+    the first with every character the text format escapes in its alias."""
+    standings: list[Standing] = []
+    evaluate(*shipped_example(), standings=standings)
+    first = standings[0]
+    odd = replace(first, entity=replace(first.entity, id="odd", name='a "quoted" \\ al\nias'))
+    copies = [
+        replace(first, entity=replace(first.entity, id=f"t{i}", name=f"team {i}"))
+        for i in range(count)
+    ]
+    metrics = Metrics()
+    metrics.observe_budgets([], NOW, [odd, *copies])
+    return metrics
+
+
+def test_the_exposition_is_prometheus_text_that_its_own_parser_reads_back() -> None:
+    """Written in parts without prometheus_client's families: the library's parser reads
+    every series back, with label values escaped, and every other metric."""
+    metrics = _many(5_000)
+    text = metrics.text().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    spend = families["watchdog_budget_spend_usd"]
+    assert spend.type == "gauge"
+    assert len(spend.samples) == 5_001
+    entities = {s.labels["entity"] for s in spend.samples}
+    scope = spend.samples[0].labels["scope"]
+    assert f'{scope} a "quoted" \\ al\nias' in entities
+    assert {f"{scope} team 0", f"{scope} team 4999"} <= entities
+    assert "watchdog_budgets" in families
+    assert families["watchdog_budgets"].samples[0].value == 5_001
+    # the parts are cut at CHUNK_LINES series, and together are the whole text
+    parts = list(metrics.chunks())
+    assert len(parts) > 5
+    assert b"".join(parts).decode() == text
+
+
+async def test_metrics_are_served_in_parts_as_the_text_says() -> None:
+    """GET /metrics on the daemon's server answers the same exposition, streamed."""
+    metrics = _many(5_000)
+    app = build_app(
+        health=Health(store_ok=True, snapshot_ok=True, role="leader"),
+        metrics=metrics,
+        view=_no_view,
+        clock=lambda: NOW,
+    )
+    runner, port = await serve(app, host="127.0.0.1", port=0)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/metrics") as response,
+        ):
+            body = await response.read()
+            kind = response.headers["Content-Type"]
+    finally:
+        await runner.cleanup()
+    assert kind == "text/plain; version=0.0.4; charset=utf-8"
+    assert body == metrics.text()
+
+
+async def _no_view() -> StatusView:
+    raise AssertionError("the status page is not asked for")
