@@ -5,8 +5,9 @@
 the console), runs CYCLES cycles each followed by a delivery round (between two cycles the
 stand-in raises the spend of a CHURN share of entities, 0.1 unless given), and prints one JSON
 line: each cycle's
-wall and CPU seconds, budgets, notices, requests, and the process's resident memory (current
-and peak, VmRSS/VmHWM: the whole daemon, imports included).
+wall and CPU seconds, budgets, notices, requests, the time and size of a Prometheus scrape
+after it, and the process's resident memory (current and peak, VmRSS/VmHWM: the whole
+daemon, imports included).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[st
             cycle_wall = time.perf_counter() - wall
             with contextlib.redirect_stdout(io.StringIO()):  # the console channel's output
                 outcome = await d.deliver()
+            scrape = time.perf_counter()
+            exposed = sum(map(len, d.metrics.chunks()))  # as /metrics streams it
+            scrape_s = time.perf_counter() - scrape
             snapshot = d.snapshot
             out.append(
                 {
@@ -71,6 +75,8 @@ async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[st
                     "cpu_s": time.process_time() - cpu,
                     "budgets": report.budgets,
                     "claimed": report.claimed,
+                    "scrape_s": scrape_s,
+                    "metrics_mb": exposed / 1e6,
                     "delivered": len(outcome.sent),
                     "requests": snapshot.sources["litellm"].requests if snapshot else 0,
                     "entities": snapshot.count() if snapshot else 0,
