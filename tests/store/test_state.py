@@ -23,6 +23,7 @@ from watchdog.decisions import Action, Decision, Reason
 from watchdog.health import SOURCE_RULE
 from watchdog.model import ActionMemory, EntityRef, Notice, NoticeEvent, Scope, Snooze
 from watchdog.store import ActionRecord, Store
+from watchdog.store.rows import suppressed
 
 ENGINEERING = EntityRef(Scope.TEAM, "id-engineering")
 BUDGET = (RULE, Scope.TEAM, "id-engineering")
@@ -276,3 +277,19 @@ async def test_listings_are_newest_first_and_limited(store: Store) -> None:
     rows = await store.query("notices", limit=2)
     assert [r["entity"] for r in rows] == ["id-team-00004", "id-team-00003"]
     assert rows[0]["state"] == "pending"
+
+
+def test_stored_suppressions_share_their_repeated_values() -> None:
+    """Read back after a start, the rows' repeated rules, steps, channels and reasons are one
+    object each (a database driver returns a new object for every value)."""
+    rows = [
+        ("Engineering monthly", "team", f"id-{i}", "2026-11", "soft:80%@4000", "eng", "deduped")
+        for i in range(3)
+    ]
+    as_read = [tuple("".join(list(value)) for value in row) for row in rows]  # new objects
+    assert as_read[0][0] is not as_read[1][0]
+    cache = suppressed(as_read)
+    assert cache == {row[:6]: row[6] for row in rows}
+    for field in (0, 1, 3, 4, 5):
+        assert len({id(key[field]) for key in cache}) == 1
+    assert len({id(reason) for reason in cache.values()}) == 1

@@ -22,6 +22,7 @@ from watchdog.store.rows import (
     clip,
     readings,
 )
+from watchdog.store.rows import suppressed as rows_suppressed
 
 if TYPE_CHECKING:
     from watchdog.store.postgres_sql import Conn
@@ -62,7 +63,7 @@ async def suppressed(conn: Conn) -> dict[DecisionKey, str]:
     rows = await conn.fetch(
         "SELECT rule, scope, entity, period_key, step, channel, reason FROM decision_state"
     )
-    return {(r[0], r[1], r[2], r[3], r[4], r[5]): r[6] for r in rows}
+    return rows_suppressed(map(tuple, rows))
 
 
 async def record_bookkeeping(conn: Conn, plan: Bookkeeping, now: datetime) -> None:

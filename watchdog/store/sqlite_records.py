@@ -24,6 +24,7 @@ from watchdog.store.rows import (
     clip,
     readings,
 )
+from watchdog.store.rows import suppressed as rows_suppressed
 from watchdog.store.sqlite_sql import dt, money, opt_decimal, ts, write
 
 # Bookkeeping ---------------------------------------------------------------------------------
@@ -70,7 +71,7 @@ def suppressed(conn: sqlite3.Connection) -> dict[DecisionKey, str]:
     rows = conn.execute(
         "SELECT rule, scope, entity, period_key, step, channel, reason FROM decision_state"
     )
-    return {tuple(r[:6]): r[6] for r in rows}
+    return rows_suppressed(rows)
 
 
 def record_bookkeeping(conn: sqlite3.Connection, plan: Bookkeeping, now: datetime) -> None:
