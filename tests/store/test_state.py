@@ -47,6 +47,19 @@ async def test_notices_load_per_thread_in_claim_order(store: Store) -> None:
     assert [n.threshold for n in state.notices[elsewhere.thread]] == ["soft@4000"]
 
 
+async def test_threads_told_the_same_share_one_list_of_notices(store: Store) -> None:
+    """Thousands of budgets told the same step at the same claim load as one shared tuple of
+    notices (the ledger is read every cycle), and each thread still reads as its own."""
+    told = crossings(3)
+    await store.claim(told, now=NOW)
+    state = await store.load_state(now=NOW + timedelta(minutes=1))
+    threads = [state.notices[d.thread] for d in told]
+    assert len({d.thread for d in told}) == 3
+    assert threads[0] == threads[1] == threads[2]
+    assert threads[0][0].event is NoticeEvent.FIRED
+    assert len({id(t) for t in threads}) == 1
+
+
 @pytest.mark.parametrize(
     ("period_end", "loaded"),
     [

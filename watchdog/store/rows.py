@@ -235,7 +235,8 @@ def build_state(
     """
     # Rows come back with a new object for every value; the ledger is loaded every cycle
     # and holds tens of thousands of notices, most repeating a few rules, periods, channels
-    # and steps (and whole notices, across entities), so equal values share one object.
+    # and steps (and whole notices and threads, across entities), so equal values share one
+    # object.
     one: dict[Any, Any] = {}
     share = one.setdefault
     threads: dict[ThreadKey, list[Notice]] = {}
@@ -249,6 +250,10 @@ def build_state(
             delivered=state == "delivered",
         )
         threads.setdefault((*thread, share(channel, channel)), []).append(share(notice, notice))
+    told: dict[ThreadKey, tuple[Notice, ...]] = {}
+    for key, thread_notices in threads.items():
+        kept_notices = tuple(thread_notices)
+        told[key] = share(kept_notices, kept_notices)
     streak = {
         (rule, Scope(scope), entity): ForecastMemory(period, count)
         for rule, scope, entity, period, count in forecasts
@@ -257,7 +262,7 @@ def build_state(
     for rule, scope, entity, kind, period, at, spend_before in memory:
         kept[kind][(rule, Scope(scope), entity)] = ActionMemory(period, at, spend_before)
     return LedgerState(
-        notices=MappingProxyType({k: tuple(v) for k, v in threads.items()}),
+        notices=MappingProxyType(told),
         forecasts=MappingProxyType(streak),
         resets=MappingProxyType(kept["reset"]),
         blocks=MappingProxyType(kept["block"]),
