@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -67,28 +67,21 @@ class _Idle:
 
     def __init__(self, board: Board, metrics: Metrics, now: datetime) -> None:
         self.board, self.metrics, self.now = board, metrics, now
-        self.count = 0
         metrics.budget_gauges.begin()
 
     def append(self, standing: Standing, /) -> None:
-        self.count += 1
         self.board.append(standing)
         self.metrics.budget_gauges.add_standing(standing, self.now)
 
     def close(self, decisions: Sequence[Decision]) -> tuple[tuple[list[Row], int], int]:
-        """The board, and how many budgets were measured, once the decisions are read too."""
+        """The board, and how many budgets were measured (each has one reading in the
+        gauges, however many channels its decisions went to), once the decisions are read."""
         self.board.add_decisions(decisions)
         gauges = self.metrics.budget_gauges
         gauges.add_decisions(decisions, self.now)
-        self.metrics.budgets.set(gauges.end())
-        return self.board.rows(), self.count + _decided(decisions)
-
-
-def _decided(decisions: Iterable[Decision]) -> int:
-    """How many budgets the decisions are about (a budget has one for each channel)."""
-    return len(
-        {(d.alert.rule, d.alert.entity_id) for d in decisions if d.alert.measurement is not None}
-    )
+        budgets = gauges.end()
+        self.metrics.budgets.set(budgets)
+        return self.board.rows(), budgets
 
 
 def utcnow() -> datetime:

@@ -76,8 +76,8 @@ class Readings(Mapping[EntityRef, tuple[Sample, ...]]):
         return default if kept is None else _all(kept)
 
     def __iter__(self) -> Iterator[EntityRef]:
-        for scope, kept in self._by_scope.items():
-            for entity in kept:
+        for scope, by_id in self._by_scope.items():
+            for entity in by_id:
                 yield EntityRef(scope, entity)
 
     def __len__(self) -> int:
