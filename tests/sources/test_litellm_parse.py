@@ -209,10 +209,38 @@ def test_settled_keeps_the_known_entity_only_when_nothing_changed() -> None:
     assert parse.settled(again, None) is again
     spent = parse.key({**row, "spend": float(row["spend"]) + 1})
     assert spent is not None
-    assert parse.settled(spent, known) is spent
+    assert parse.settled(spent, known) == spent
     other_alias = parse.key({**row, "team_alias": "someone-else"})
     assert other_alias is not None
-    assert parse.settled(other_alias, known) is other_alias
+    assert parse.settled(other_alias, known) == other_alias
+
+
+def test_a_changed_entity_keeps_the_known_id_and_equal_texts() -> None:
+    """A changed row builds a new entity that holds the strings the known one holds where
+    they are equal: the store keys its history and suppressions by the first id string."""
+    row = {"token": "h" * 64, "key_alias": "ci-bot", "key_name": "sk-...abcd", "spend": 1.5}
+    known = parse.key(row)
+    assert known is not None
+    spent = parse.key({**json.loads(json.dumps(row)), "spend": 2.5})  # strings of its own
+    assert spent is not None
+    assert spent.id is not known.id
+    assert spent.id == known.id
+    found = parse.settled(spent, known)
+    assert found == spent
+    assert found is not known
+    assert found.spend == Decimal("2.5")
+    assert found.id is known.id
+    assert found.names is known.names
+    assert found.name is known.name
+    assert found.masked_key is known.masked_key
+    renamed = parse.key({**json.loads(json.dumps(row)), "key_alias": "ci-robot", "spend": 3})
+    assert renamed is not None
+    assert renamed.id is not known.id
+    found = parse.settled(renamed, known)
+    assert found == renamed
+    assert found.id is known.id
+    assert found.names[0] is known.id
+    assert found.names[1:] == ("ci-robot", "sk-...abcd")
 
 
 def test_a_renamed_team_renames_its_keys_and_a_missing_team_leaves_them() -> None:

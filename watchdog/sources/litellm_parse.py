@@ -285,8 +285,31 @@ def settled(new: Entity, known: Entity | None) -> Entity:
     if known is None or known is new:
         return new
     if new.team_name is not None and new.team_name != known.team_name:
-        return new
-    return known if _BUT_TEAM_NAME(new) == _BUT_TEAM_NAME(known) else new
+        return _sharing(new, known)
+    return known if _BUT_TEAM_NAME(new) == _BUT_TEAM_NAME(known) else _sharing(new, known)
+
+
+def _sharing(new: Entity, known: Entity) -> Entity:
+    """`new`, holding `known`'s id and its other texts where they are equal.
+
+    The store's history and suppressions key an entity by the id string it first read. A
+    changed entity built with a copy of its own kept that first string alive beside the
+    copy, so the daemon grew by an id for every entity whose spend ever changed (at 100k
+    entities and a tenth of them spending each cycle, 8 MB over a dozen cycles).
+    """
+    names = known.names if new.names == known.names else _renamed(new.names, known.id)
+    return replace(
+        new,
+        id=known.id,
+        name=known.name if new.name == known.name else new.name,
+        names=names,
+        masked_key=known.masked_key if new.masked_key == known.masked_key else new.masked_key,
+        metadata=known.metadata if new.metadata == known.metadata else new.metadata,
+    )
+
+
+def _renamed(names: tuple[str, ...], entity_id: str) -> tuple[str, ...]:
+    return tuple(entity_id if n == entity_id else n for n in names)
 
 
 def _text(value: object) -> str | None:
