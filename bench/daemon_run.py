@@ -27,6 +27,7 @@ import yaml
 from bench.litellm_server import MASTER_KEY
 from bench.synth import rule_specs, team_names
 from bench.table import mb, peak_rss, rss
+from watchdog.heap import settle_large_blocks
 from watchdog.service import open_daemon
 
 KEY_VARIABLE = "BENCH_LITELLM_KEY"
@@ -56,6 +57,7 @@ def write_config(workdir: Path, *, url: str, rules: int, entities: int) -> Path:
 
 async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
+    settle_large_blocks()  # as `run` does
     async with open_daemon(str(config), env={KEY_VARIABLE: MASTER_KEY}, configure_logs=False) as d:
         for n in range(count):
             if n and churn:

@@ -22,6 +22,7 @@ from watchdog.daemon import Daemon, utcnow
 from watchdog.decisions import Action, Decision
 from watchdog.deliver import Outcome
 from watchdog.evaluate import baselines, evaluate
+from watchdog.heap import settle_large_blocks
 from watchdog.metrics import Metrics
 from watchdog.model import Snooze
 from watchdog.server import Health, build_app, serve
@@ -75,6 +76,7 @@ async def open_daemon(
 async def run(config_path: str | None, *, once: bool, env: Mapping[str, str] | None = None) -> int:
     """`budget-watchdog run`: the service, or one cycle with --once."""
     async with open_daemon(config_path, env=env) as daemon:
+        settle_large_blocks()
         if once:
             return await _once(daemon)
         settings = daemon.runtime.settings
