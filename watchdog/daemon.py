@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -34,6 +34,7 @@ from watchdog.snapshot import collect
 from watchdog.sources.litellm_activity import LiteLLMActivity
 from watchdog.status import SHOWN, StatusView
 from watchdog.store import ActionRecord, Outgoing, Store, StoreUnavailableError
+from watchdog.store.rows import DecisionKey, Suppression, gather_suppressions
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +61,40 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Idle:
-    """Where each idle budget stands, read by the status board and the per-budget gauges as
-    `evaluate` finds it, and not kept: 65k standings at 100k entities and 10 rules, held
-    until the board and the gauges read them, were 17 MB more at the cycle's peak."""
+class _Reader:
+    """What `evaluate` finds, read as it finds it and mostly not kept.
+
+    Where each idle budget stands, and what was decided about every other budget, go to the
+    status board, the per-budget gauges and the counters of alerts held back; the cycle's
+    suppressions are gathered for the decision log; only the decisions that do something
+    (notify, reset, block, record) are kept. At 100k entities and 10 rules, holding the 65k
+    standings until the board and gauges read them cost 17 MB at the cycle's peak, and so
+    did holding the 33k decisions of a later cycle that said a notice was sent already.
+    """
 
     def __init__(self, board: Board, metrics: Metrics, now: datetime) -> None:
         self.board, self.metrics, self.now = board, metrics, now
+        self.kept: list[Decision] = []
+        self.suppressions: dict[DecisionKey, Suppression] = {}
         metrics.budget_gauges.begin()
 
     def append(self, standing: Standing, /) -> None:
         self.board.append(standing)
         self.metrics.budget_gauges.add_standing(standing, self.now)
 
-    def close(self, decisions: Sequence[Decision]) -> tuple[tuple[list[Row], int], int]:
+    def extend(self, decisions: Iterable[Decision], /) -> None:
+        """One budget's decisions (or the sources'), all at once."""
+        found = decisions if isinstance(decisions, list) else list(decisions)
+        self.board.add_decisions(found)
+        self.metrics.budget_gauges.add_decisions(found, self.now)
+        self.metrics.observe_suppressed(found)
+        gather_suppressions(self.suppressions, found)
+        self.kept.extend(d for d in found if d.action is not Action.NONE)
+
+    def close(self) -> tuple[tuple[list[Row], int], int]:
         """The board, and how many budgets were measured (each has one reading in the
-        gauges, however many channels its decisions went to), once the decisions are read."""
-        self.board.add_decisions(decisions)
-        gauges = self.metrics.budget_gauges
-        gauges.add_decisions(decisions, self.now)
-        budgets = gauges.end()
+        gauges, however many channels its decisions went to)."""
+        budgets = self.metrics.budget_gauges.end()
         self.metrics.budgets.set(budgets)
         return self.board.rows(), budgets
 
@@ -95,6 +110,7 @@ class Report:
 
     role: str
     decisions: list[Decision] = field(default_factory=list)
+    """Those that do something (notify, reset, block, record), sources' included."""
     budgets: int = 0
     """Budgets measured: those with decisions and those with nothing to do."""
     claimed: int = 0
@@ -146,13 +162,14 @@ class Daemon:
         )
         state = await self.store.load_state(now=started, baselines=baselines(rt.rules, started))
         self.metrics.history_readings.set(sum(map(len, state.history.values())))
-        idle = _Idle(Board(SHOWN), self.metrics, self.clock())
+        reader = _Reader(Board(SHOWN), self.metrics, self.clock())
         with gc_paused():
-            decisions = evaluate(rt.rules, snapshot, state, started, standings=idle)
+            evaluate(rt.rules, snapshot, state, started, standings=reader, decided=reader)
         # The ledger as loaded (notices, history view) goes before the rest of the cycle
         # allocates: kept to the end, it was 10 MB more at the cycle's peak at 100k entities.
         del state
-        self._board, budgets = idle.close(decisions)
+        decisions = reader.kept
+        self._board, budgets = reader.close()
         changes = _not_blocking_what_resets(actions_of(decisions))
         done = await perform(changes, admin=rt.admin, rules=rt.rules, now=started)
         await self.store.record_actions([d.record for d in done])
@@ -163,7 +180,10 @@ class Daemon:
         notices += [n for d in done for n in d.announcements]
         notices = await self._attribute(notices, snapshot, started)
         claimed = await self._claim(notices, started)
-        await self.store.record_bookkeeping(decisions, now=started)
+        await self.store.record_bookkeeping(
+            decisions, now=started, suppressions=reader.suppressions
+        )
+        del reader
         await self.store.record_samples(snapshot, now=started)
         if claimed:
             self.wake.set()
@@ -430,7 +450,7 @@ class Daemon:
         duration: float,
     ) -> None:
         self.metrics.observe_snapshot(snapshot)
-        self.metrics.observe_suppressed(report.decisions, lost=len(notices) - claimed_count)
+        self.metrics.observe_suppressed((), lost=len(notices) - claimed_count)
         self.metrics.cycle.observe(duration)
 
     async def _prune(self, now: datetime) -> None:

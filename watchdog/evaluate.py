@@ -11,7 +11,7 @@ changes to make in LiteLLM (here) and who hears (`routing`); source health is `h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain
@@ -47,6 +47,7 @@ def evaluate(
     *,
     explain: bool = False,
     standings: Standings | None = None,
+    decided: Decided | None = None,
 ) -> list[Decision]:
     """Every decision for this cycle, in a stable order.
 
@@ -56,8 +57,18 @@ def evaluate(
     read where every budget stands, and most budgets (65k of 87k at 100k entities and 10
     rules) have nothing to do, so building an alert and a decision for each would cost
     about a fifth of the call.
+
+    Given `decided`, the decisions go to it as they are found instead (the sources' first,
+    then each budget's at once) and the list returned is empty. The daemon keeps only those
+    that do something: a cycle after the first mostly decides that a notice was sent
+    already (33k such decisions at 100k entities and 10 rules, 17 MB held at once).
     """
     decisions = list(source_health(rules, snapshot, state, now))
+    out: Decided = decisions
+    if decided is not None:
+        if decisions:
+            decided.extend(decisions)
+        decisions, out = [], decided
     memo = _Memo(rules, snapshot, state, now)
     kept: list[Standing] | None = [] if explain and standings is None else None
     idle = standings if standings is not None else kept
@@ -68,9 +79,9 @@ def evaluate(
             for entity in entities:
                 found = _budget(memo, plan, entity, idle)
                 if found:
-                    decisions.extend(found)
+                    out.extend(found)
                 elif kept:  # `explain`: in place, as an UNDER row
-                    decisions.append(kept.pop().decision())
+                    out.extend((kept.pop().decision(),))
     return decisions
 
 
@@ -79,6 +90,13 @@ class Standings(Protocol):
     that takes each one in turn and keeps none."""
 
     def append(self, standing: Standing, /) -> None: ...
+
+
+class Decided(Protocol):
+    """Where `evaluate` puts decisions as it finds them, a budget's at once: a list, or a
+    reader that keeps some."""
+
+    def extend(self, decisions: Iterable[Decision], /) -> None: ...
 
 
 @record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -26,7 +28,7 @@ from tests.builders import (
     team,
     thread,
 )
-from watchdog.decisions import Action, Reason, StepKind
+from watchdog.decisions import Action, Decision, Reason, StepKind
 from watchdog.evaluate import Standing, baselines, evaluate
 from watchdog.ladder import ladder
 from watchdog.model import (
@@ -656,3 +658,43 @@ def test_standings_are_the_under_decisions_kept_as_their_values() -> None:
     values = [(d.alert.spend, d.alert.ratio) for d in under]
     assert [(s.spend, s.ratio) for s in standings] == values
     assert evaluate(*args) == decisions  # neither: idle budgets are left out
+
+
+class _Calls:
+    """A `decided` reader that keeps each call's decisions apart."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Decision]] = []
+
+    def extend(self, decisions: Iterable[Decision], /) -> None:
+        self.calls.append(list(decisions))
+
+
+@pytest.mark.parametrize("explain", [False, True])
+@pytest.mark.parametrize("source_down", [False, True])
+def test_decided_takes_every_decision_a_budget_at_a_time(explain: bool, source_down: bool) -> None:
+    """Given `decided`, it gets what the list would hold, in order, each budget's decisions
+    in one call (the sources' first), and the list returned is empty."""
+    ruleset, snapshot, state, now = shipped_example()
+    if source_down:
+        since = now - timedelta(hours=2)
+        sources = {
+            n: replace(s, ok=False, error="timeout", data_as_of=since)
+            for n, s in snapshot.sources.items()
+        }
+        snapshot = replace(snapshot, sources=MappingProxyType(sources))
+    expected = evaluate(ruleset, snapshot, state, now, explain=explain)
+    reader = _Calls()
+    assert evaluate(ruleset, snapshot, state, now, explain=explain, decided=reader) == []
+    assert [d for call in reader.calls for d in call] == expected
+    calls = reader.calls
+    if source_down:
+        assert calls[0]
+        assert all(d.alert.kind is StepKind.SOURCE for d in calls[0])
+        assert {d.reason for d in expected[len(calls[0]) :]} == {Reason.STALE}
+        calls = calls[1:]
+    else:
+        assert any(len(call) > 1 for call in calls)  # one per channel, at once
+    keys = [{(d.alert.rule, d.alert.entity_id) for d in call} for call in calls]
+    assert all(len(k) == 1 for k in keys)
+    assert len(keys) == len(set().union(*keys)) > 1

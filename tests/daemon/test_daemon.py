@@ -460,3 +460,27 @@ async def test_a_quarter_is_counted_from_its_start_past_the_history_retention(
     assert h.titles() == [
         "Budget alert: team engineering at 60% — $600.00 of $1,000.00, resets 2027-01-01 00:00 UTC"
     ]
+
+
+async def test_a_budget_told_already_is_shown_logged_and_not_kept(harness: Harness) -> None:
+    """A later cycle decides mostly that a notice went out already: the cycle keeps none of
+    those decisions, yet the budget is measured and shown, and the decision log says why
+    nothing was sent (once per channel)."""
+    daemon = await harness.start()
+    await _step(daemon, 2600, h=harness)
+    harness.source.set([team(2700)])
+    again = await daemon.cycle()
+    await daemon.deliver()
+    view = await daemon.view()
+    logged = await daemon.store.query("decisions")
+    await daemon.store.aclose()
+    assert again.decisions == []
+    assert again.budgets == 1
+    assert sorted((r["channel"], r["reason"]) for r in logged) == [
+        ("eng", "already sent"),
+        ("finance", "already sent"),
+    ]
+    labels = 'entity="team engineering",rule="Engineering monthly",scope="team"'
+    assert f"watchdog_budget_spend_usd{{{labels}}} 2700.0" in daemon.metrics.text().decode()
+    [row] = view.budgets
+    assert (row.entity, row.used) == ("team engineering", "54%")

@@ -23,7 +23,13 @@ from watchdog.decisions import Action, Decision, Reason
 from watchdog.health import SOURCE_RULE
 from watchdog.model import ActionMemory, EntityRef, Notice, NoticeEvent, Scope, Snooze
 from watchdog.store import ActionRecord, Store
-from watchdog.store.rows import suppressed
+from watchdog.store.rows import (
+    DecisionKey,
+    Suppression,
+    gather_suppressions,
+    suppressed,
+    suppressions,
+)
 
 ENGINEERING = EntityRef(Scope.TEAM, "id-engineering")
 BUDGET = (RULE, Scope.TEAM, "id-engineering")
@@ -171,6 +177,36 @@ async def test_the_decision_log_records_transitions_only(
     finally:
         await store.aclose()
     assert [r["reason"] for r in reversed(rows)] == [r.value for r in logged]
+
+
+async def test_suppressions_gathered_as_the_cycle_went_are_logged_alike(
+    backend: Backend,
+) -> None:
+    """The daemon gathers a cycle's suppressions a budget at a time and keeps only the
+    decisions that act: the log reads the same as from every decision."""
+    cycles = [[Reason.QUIET_HOURS], [Reason.SNOOZED], []]
+    for i, reasons in enumerate(cycles):
+        store = await backend.open()
+        try:
+            decisions = [held_back(r, note=f"cycle {i}") for r in reasons]
+            gathered: dict[DecisionKey, Suppression] = {}
+            for decision in decisions:
+                gather_suppressions(gathered, [decision])
+            assert gathered == suppressions(decisions)
+            at = NOW + timedelta(minutes=i)
+            await store.record_bookkeeping([], now=at, suppressions=gathered)
+        finally:
+            await store.aclose()
+    store = await backend.open()
+    try:
+        rows = await store.query("decisions")
+    finally:
+        await store.aclose()
+    assert [(r["reason"], r["note"]) for r in reversed(rows)] == [
+        (Reason.QUIET_HOURS.value, "cycle 0"),
+        (Reason.SNOOZED.value, "cycle 1"),
+    ]
+    assert suppressions([held_back(Reason.FIRED)]) == {}
 
 
 async def test_the_decision_log_says_why_and_for_what(store: Store) -> None:

@@ -10,17 +10,20 @@ the same notice at once; a crash re-sends at most what was in flight, once its l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from watchdog.decisions import Decision
 from watchdog.errors import StoreError
 from watchdog.model import EntityRef, LedgerState, Snapshot, Snooze
 from watchdog.render import Message
 from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
+
+if TYPE_CHECKING:
+    from watchdog.store.rows import DecisionKey, Suppression
 
 ACTION_KINDS = ("reset", "block", "unblock")
 QUERY_KINDS = ("notices", "actions", "decisions", "dead", "snoozes")
@@ -131,11 +134,19 @@ class Store(Protocol):
         """Append to the audit trail; successful resets and blocks are remembered per budget."""
         ...
 
-    async def record_bookkeeping(self, decisions: Sequence[Decision], *, now: datetime) -> None:
+    async def record_bookkeeping(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        now: datetime,
+        suppressions: Mapping[DecisionKey, Suppression] | None = None,
+    ) -> None:
         """Forecast streaks, reset baselines, suppression transitions (the decision log).
 
         Pass every decision of a cycle, once per cycle: a suppression that is absent from the
-        cycle has ended, and a later one is logged again.
+        cycle has ended, and a later one is logged again. A caller that gathered the cycle's
+        suppressions as it went (`rows.gather_suppressions`) passes them as `suppressions`,
+        and `decisions` need not hold the suppressed ones.
         """
         ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +29,14 @@ from watchdog.store import postgres_usage as usage
 from watchdog.store.codec import query_for
 from watchdog.store.history import History
 from watchdog.store.pgconn import LEADER_LOCK, Database, migrate
-from watchdog.store.rows import DecisionKey, bookkeeping, check_actions, notice_rows, remember
+from watchdog.store.rows import (
+    DecisionKey,
+    Suppression,
+    bookkeeping,
+    check_actions,
+    notice_rows,
+    remember,
+)
 from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
 
 log = logging.getLogger(__name__)
@@ -130,10 +137,16 @@ class PostgresStore:
         if records:
             await self._run(book.record_actions, records)
 
-    async def record_bookkeeping(self, decisions: Sequence[Decision], *, now: datetime) -> None:
+    async def record_bookkeeping(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        now: datetime,
+        suppressions: Mapping[DecisionKey, Suppression] | None = None,
+    ) -> None:
         if self._suppressed is None:
             self._suppressed = await self._run(book.suppressed, write=False)
-        plan = bookkeeping(decisions, self._suppressed)
+        plan = bookkeeping(decisions, self._suppressed, suppressions)
         await self._run(book.record_bookkeeping, plan, now)
         remember(self._suppressed, plan)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -131,13 +132,27 @@ class Suppression:
 def suppressions(decisions: Iterable[Decision]) -> dict[DecisionKey, Suppression]:
     """Suppressed decisions of a cycle by key (the last one wins for a repeated key)."""
     found: dict[DecisionKey, Suppression] = {}
+    gather_suppressions(found, decisions)
+    return found
+
+
+def gather_suppressions(
+    found: dict[DecisionKey, Suppression], decisions: Iterable[Decision]
+) -> None:
+    """Add the suppressed among `decisions` to `found`: a cycle's, a budget at a time, so
+    that its decisions need not all be held until the bookkeeping."""
     for d in decisions:
         if d.action is not Action.NONE or d.reason not in SUPPRESSED:
             continue
         a = d.alert
         key = (a.rule, a.scope.value, a.entity_id, a.period.key, d.step or a.step, d.channel or "")
-        found[key] = Suppression(d.reason.value, d.note)
-    return found
+        found[key] = _suppression(d.reason.value, d.note)
+
+
+@lru_cache(maxsize=1024)
+def _suppression(reason: str, note: str) -> Suppression:
+    """One object for each (reason, note): most notes are the same few sentences."""
+    return Suppression(reason, note)
 
 
 def transitions(
@@ -191,8 +206,15 @@ class Bookkeeping:
     ended: list[DecisionKey]
 
 
-def bookkeeping(decisions: Sequence[Decision], previous: Mapping[DecisionKey, str]) -> Bookkeeping:
-    changed, ended = transitions(previous, suppressions(decisions))
+def bookkeeping(
+    decisions: Sequence[Decision],
+    previous: Mapping[DecisionKey, str],
+    current: Mapping[DecisionKey, Suppression] | None = None,
+) -> Bookkeeping:
+    """What to write: `current` is the cycle's suppressions when gathered as it went (else
+    they are read from `decisions`)."""
+    found = suppressions(decisions) if current is None else current
+    changed, ended = transitions(previous, found)
     return Bookkeeping(streaks(decisions), baselines(decisions), changed, ended)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import fcntl
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +28,14 @@ from watchdog.store import sqlite_sql as sql
 from watchdog.store import sqlite_usage as usage
 from watchdog.store.codec import query_for
 from watchdog.store.history import History
-from watchdog.store.rows import DecisionKey, bookkeeping, check_actions, notice_rows, remember
+from watchdog.store.rows import (
+    DecisionKey,
+    Suppression,
+    bookkeeping,
+    check_actions,
+    notice_rows,
+    remember,
+)
 from watchdog.store.usage import RequestRecord, RequestStats, Spender, Within
 
 log = logging.getLogger(__name__)
@@ -147,10 +154,16 @@ class SqliteStore:
         if records:
             await self._call(lambda: book.record_actions(self._db(), records))
 
-    async def record_bookkeeping(self, decisions: Sequence[Decision], *, now: datetime) -> None:
+    async def record_bookkeeping(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        now: datetime,
+        suppressions: Mapping[DecisionKey, Suppression] | None = None,
+    ) -> None:
         if self._suppressed is None:
             self._suppressed = await self._call(lambda: book.suppressed(self._db()))
-        plan = bookkeeping(decisions, self._suppressed)
+        plan = bookkeeping(decisions, self._suppressed, suppressions)
         await self._call(lambda: book.record_bookkeeping(self._db(), plan, now))
         remember(self._suppressed, plan)
 
