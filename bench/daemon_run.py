@@ -6,8 +6,8 @@ the console), runs CYCLES cycles each followed by a delivery round (between two 
 stand-in raises the spend of a CHURN share of entities, 0.1 unless given), and prints one JSON
 line: each cycle's
 wall and CPU seconds, budgets, notices, requests, the time and size of a Prometheus scrape
-after it, and the process's resident memory (current and peak, VmRSS/VmHWM: the whole
-daemon, imports included).
+after it and the process's peak resident memory so far, and at the end its resident memory
+(current and peak, VmRSS/VmHWM: the whole daemon, imports included).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ async def cycles(config: Path, count: int, *, url: str, churn: float) -> dict[st
                     "delivered": len(outcome.sent),
                     "requests": snapshot.sources["litellm"].requests if snapshot else 0,
                     "entities": snapshot.count() if snapshot else 0,
+                    "peak_rss_mb": mb(peak_rss()),
                 }
             )
             # As the run loop does: a cycle's report (its decisions, and through them that
