@@ -274,3 +274,24 @@ def test_the_history_the_core_reads_is_a_mapping_of_every_entity_s_readings() ->
     history.add([(user_ref, second)])
     assert view[user_ref] == (first,)
     assert history.view(NOW + timedelta(minutes=10))[user_ref] == (first, second)
+
+
+def test_a_view_is_not_changed_by_later_trimming_thinning_or_readings() -> None:
+    """Views share the history's dicts until the next change copies them: a view handed
+    out keeps what it read, and views with no change between them are one copy."""
+    history = History(resolution=timedelta(minutes=5), retention=timedelta(days=3))
+    ref = EntityRef(Scope.TEAM, "id-engineering")
+    hourly = [Sample(NOW + timedelta(minutes=5 * i), Decimal(i)) for i in range(24)]
+    history.load([(ref, s) for s in hourly])
+    first = history.view(NOW + timedelta(hours=2))
+    again = history.view(NOW + timedelta(hours=2))
+    assert first[ref] == again[ref] == tuple(hourly)
+    assert first._by_scope is again._by_scope  # nothing changed: nothing copied
+    thinned = history.view(NOW + DENSE + timedelta(hours=3))  # the first two hours thinned
+    assert len(thinned[ref]) < len(hourly)
+    trimmed = history.view(NOW + timedelta(days=5))  # past the retention: one baseline left
+    assert trimmed[ref] == (hourly[-1],)
+    history.add([(ref, Sample(NOW + timedelta(days=5), Decimal(99)))])
+    assert first[ref] == again[ref] == tuple(hourly)
+    assert len(thinned[ref]) < len(hourly)
+    assert trimmed[ref] == (hourly[-1],)
