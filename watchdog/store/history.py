@@ -188,9 +188,7 @@ class History:
             known = by_id.get(ref.id)
             by_id[ref.id] = sample if known is None else (*_all(known), sample)
 
-    def view(
-        self, now: datetime, baselines: Sequence[datetime] = ()
-    ) -> Mapping[EntityRef, tuple[Sample, ...]]:
+    def view(self, now: datetime, baselines: Sequence[datetime] = ()) -> Readings:
         """The history the core reads, trimmed to the retention; each entity keeps its last
         reading at or before each of `baselines` however old (periods' starts).
 
