@@ -160,7 +160,9 @@ class Daemon:
         self.health.snapshot_ok = self.health.snapshot_ok or any(
             s.ok for n, s in snapshot.sources.items() if n != RULES_SOURCE
         )
-        state = await self.store.load_state(now=started, baselines=baselines(rt.rules, started))
+        state = await self.store.load_state(
+            now=started, baselines=baselines(rt.rules, started), known=snapshot
+        )
         self.metrics.history_readings.set(sum(map(len, state.history.values())))
         reader = _Reader(Board(SHOWN), self.metrics, self.clock())
         with gc_paused():

@@ -66,6 +66,25 @@ async def test_threads_told_the_same_share_one_list_of_notices(store: Store) -> 
     assert len({id(t) for t in threads}) == 1
 
 
+async def test_threads_name_an_entity_the_snapshot_holds_by_its_own_id(store: Store) -> None:
+    """The ledger is loaded every cycle next to the snapshot: a thread about an entity the
+    snapshot holds keys it by the entity's id string, not a copy read from the store."""
+    decision = notice()
+    await store.claim([decision], now=NOW)
+    snapshot = snap(team(4100, 5000))
+    [entity] = snapshot.entities[Scope.TEAM].values()
+    assert entity.id == decision.alert.entity_id
+    later = NOW + timedelta(minutes=1)
+    [alone] = (await store.load_state(now=later)).notices
+    [shared] = (await store.load_state(now=later, known=snapshot)).notices
+    assert alone == shared == decision.thread
+    assert alone[2] is not entity.id
+    assert shared[2] is entity.id
+    elsewhere = snap(team(4100, 5000, name="search"))
+    [other] = (await store.load_state(now=later, known=elsewhere)).notices
+    assert other == decision.thread  # an entity the snapshot lacks keeps the stored id
+
+
 @pytest.mark.parametrize(
     ("period_end", "loaded"),
     [

@@ -88,11 +88,19 @@ class ActionRecord:
 class Store(Protocol):
     """Durable state shared by every replica."""
 
-    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
+    async def load_state(
+        self,
+        *,
+        now: datetime,
+        baselines: Sequence[datetime] = (),
+        known: Snapshot | None = None,
+    ) -> LedgerState:
         """Notices of current threads, streaks, actions, snoozes and spend history.
 
         `baselines`: instants (the start of each rule's current period) at or before which every
         entity keeps its last spend reading, however far past `history_retention` they are.
+        `known`: the cycle's snapshot; the notice threads of an entity it holds name it by the
+        snapshot's own id string rather than a copy read from the store.
         """
         ...
 

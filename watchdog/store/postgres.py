@@ -126,11 +126,17 @@ class PostgresStore:
 
     # Bookkeeping ---------------------------------------------------------------------------
 
-    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
+    async def load_state(
+        self,
+        *,
+        now: datetime,
+        baselines: Sequence[datetime] = (),
+        known: Snapshot | None = None,
+    ) -> LedgerState:
         if not self._history.loaded:
             self._history.load(await self._run(book.samples, write=False))
         history = self._history.view(now, baselines)
-        return await self._run(book.load_state, now, history, write=False)
+        return await self._run(book.load_state, now, history, known, write=False)
 
     async def record_actions(self, records: Sequence[ActionRecord]) -> None:
         check_actions(records)

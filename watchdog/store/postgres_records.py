@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from watchdog.model import EntityRef, LedgerState, Sample, Snooze
+from watchdog.model import EntityRef, LedgerState, Sample, Snapshot, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import Query, finish_row
 from watchdog.store.history import DENSE, THIN_SPAN, Batch
@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 
 async def load_state(
-    conn: Conn, now: datetime, history: Mapping[EntityRef, tuple[Sample, ...]]
+    conn: Conn,
+    now: datetime,
+    history: Mapping[EntityRef, tuple[Sample, ...]],
+    known: Snapshot | None = None,
 ) -> LedgerState:
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         notices = await conn.fetch(
@@ -56,6 +59,7 @@ async def load_state(
         memory=map(tuple, memory),
         snoozes=map(tuple, snoozes),
         history=history,
+        known=known,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from watchdog.decisions import Action, Decision, Reason, forecast_memory
 from watchdog.model import (
+    EMPTY,
     ActionMemory,
     BudgetKey,
     EntityRef,
@@ -24,6 +25,7 @@ from watchdog.model import (
     NoticeEvent,
     Sample,
     Scope,
+    Snapshot,
     Snooze,
     ThreadKey,
 )
@@ -248,13 +250,17 @@ def build_state(
     memory: Iterable[Sequence[Any]],
     snoozes: Iterable[Sequence[Any]],
     history: Mapping[EntityRef, tuple[Sample, ...]],
+    known: Snapshot | None = None,
 ) -> LedgerState:
     """The core's view of the ledger from stored rows (times and money already converted).
 
     notices: (rule, scope, entity, period, channel, step, event, level, created_at, state),
     ordered by claim; forecasts: (rule, scope, entity, period, streak); memory: (rule, scope,
     entity, kind, period, at, spend_before); snoozes: (rule, scope, entity, until, reason, by).
+    A notice thread about an entity `known` holds names it by the entity's own id string
+    (37k threads at 100k entities held 4 MB of copies while a cycle ran).
     """
+    entities = known.entities if known is not None else EMPTY
     # Rows come back with a new object for every value; the ledger is loaded every cycle
     # and holds tens of thousands of notices, most repeating a few rules, periods, channels
     # and steps (and whole notices and threads, across entities), so equal values share one
@@ -263,7 +269,10 @@ def build_state(
     share = one.setdefault
     threads: dict[ThreadKey, list[Notice]] = {}
     for rule, scope, entity, period, channel, step, event, level, at, state in notices:
-        thread = (share(rule, rule), Scope(scope), share(entity, entity), share(period, period))
+        where = Scope(scope)
+        held = entities.get(where, EMPTY).get(entity)
+        entity_id = held.id if held is not None else share(entity, entity)
+        thread = (share(rule, rule), where, entity_id, share(period, period))
         notice = Notice(
             share(step, step),
             NoticeEvent(event),

@@ -143,11 +143,17 @@ class SqliteStore:
 
     # Bookkeeping ---------------------------------------------------------------------------
 
-    async def load_state(self, *, now: datetime, baselines: Sequence[datetime] = ()) -> LedgerState:
+    async def load_state(
+        self,
+        *,
+        now: datetime,
+        baselines: Sequence[datetime] = (),
+        known: Snapshot | None = None,
+    ) -> LedgerState:
         if not self._history.loaded:
             self._history.load(await self._call(lambda: book.samples(self._db())))
         history = self._history.view(now, baselines)
-        return await self._call(lambda: book.load_state(self._db(), now, history))
+        return await self._call(lambda: book.load_state(self._db(), now, history, known))
 
     async def record_actions(self, records: Sequence[ActionRecord]) -> None:
         check_actions(records)

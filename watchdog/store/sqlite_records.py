@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from watchdog.model import EntityRef, LedgerState, Sample, Snooze
+from watchdog.model import EntityRef, LedgerState, Sample, Snapshot, Snooze
 from watchdog.store import ActionRecord, StoreOptions
 from watchdog.store.codec import MONEY_COLUMNS, TIME_COLUMNS, Query, finish_row
 from watchdog.store.history import DENSE, THIN_SPAN, Batch
@@ -31,17 +31,23 @@ from watchdog.store.sqlite_sql import dt, money, opt_decimal, ts, write
 
 
 def load_state(
-    conn: sqlite3.Connection, now: datetime, history: Mapping[EntityRef, tuple[Sample, ...]]
+    conn: sqlite3.Connection,
+    now: datetime,
+    history: Mapping[EntityRef, tuple[Sample, ...]],
+    known: Snapshot | None = None,
 ) -> LedgerState:
     conn.execute("BEGIN")  # one snapshot for every read below
     try:
-        return _load_state(conn, now, history)
+        return _load_state(conn, now, history, known)
     finally:
         conn.execute("COMMIT")
 
 
 def _load_state(
-    conn: sqlite3.Connection, now: datetime, history: Mapping[EntityRef, tuple[Sample, ...]]
+    conn: sqlite3.Connection,
+    now: datetime,
+    history: Mapping[EntityRef, tuple[Sample, ...]],
+    known: Snapshot | None,
 ) -> LedgerState:
     notices = conn.execute(
         "SELECT rule, scope, entity, period_key, channel, step, event, level, created_at, state"
@@ -64,6 +70,7 @@ def _load_state(
         memory=[(*r[:5], dt(r[5]), opt_decimal(r[6])) for r in memory],
         snoozes=[(*r[:3], dt(r[3]), *r[4:]) for r in snoozes],
         history=history,
+        known=known,
     )
 
 
