@@ -179,15 +179,26 @@ async def test_a_baseline_makes_the_next_period_reset(store: Store) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("gathered", [False, True], ids=["from decisions", "gathered"])
 async def test_the_decision_log_records_transitions_only(
-    backend: Backend, cycles: list[list[Reason]], logged: list[Reason]
+    backend: Backend, cycles: list[list[Reason]], logged: list[Reason], gathered: bool
 ) -> None:
-    """One log row per change of reason for a notice, across cycles and restarts."""
+    """One log row per change of reason for a notice, across cycles and restarts; the same
+    when the suppressions were gathered a budget at a time and the decisions not passed (as
+    the daemon keeps only the decisions that act)."""
     for i, reasons in enumerate(cycles):
         store = await backend.open()  # a restart between cycles must not re-log
         try:
             decisions = [held_back(r, note=f"cycle {i}") for r in reasons]
-            await store.record_bookkeeping(decisions, now=NOW + timedelta(minutes=i))
+            at = NOW + timedelta(minutes=i)
+            if gathered:
+                found: dict[DecisionKey, Suppression] = {}
+                for decision in decisions:
+                    gather_suppressions(found, [decision])
+                assert found == suppressions(decisions)
+                await store.record_bookkeeping([], now=at, suppressions=found)
+            else:
+                await store.record_bookkeeping(decisions, now=at)
         finally:
             await store.aclose()
     store = await backend.open()
@@ -196,36 +207,6 @@ async def test_the_decision_log_records_transitions_only(
     finally:
         await store.aclose()
     assert [r["reason"] for r in reversed(rows)] == [r.value for r in logged]
-
-
-async def test_suppressions_gathered_as_the_cycle_went_are_logged_alike(
-    backend: Backend,
-) -> None:
-    """The daemon gathers a cycle's suppressions a budget at a time and keeps only the
-    decisions that act: the log reads the same as from every decision."""
-    cycles = [[Reason.QUIET_HOURS], [Reason.SNOOZED], []]
-    for i, reasons in enumerate(cycles):
-        store = await backend.open()
-        try:
-            decisions = [held_back(r, note=f"cycle {i}") for r in reasons]
-            gathered: dict[DecisionKey, Suppression] = {}
-            for decision in decisions:
-                gather_suppressions(gathered, [decision])
-            assert gathered == suppressions(decisions)
-            at = NOW + timedelta(minutes=i)
-            await store.record_bookkeeping([], now=at, suppressions=gathered)
-        finally:
-            await store.aclose()
-    store = await backend.open()
-    try:
-        rows = await store.query("decisions")
-    finally:
-        await store.aclose()
-    assert [(r["reason"], r["note"]) for r in reversed(rows)] == [
-        (Reason.QUIET_HOURS.value, "cycle 0"),
-        (Reason.SNOOZED.value, "cycle 1"),
-    ]
-    assert suppressions([held_back(Reason.FIRED)]) == {}
 
 
 async def test_the_decision_log_says_why_and_for_what(store: Store) -> None:
