@@ -452,7 +452,7 @@ class Daemon:
         duration: float,
     ) -> None:
         self.metrics.observe_snapshot(snapshot)
-        self.metrics.observe_suppressed((), lost=len(notices) - claimed_count)
+        self.metrics.observe_lost_claims(len(notices) - claimed_count)
         self.metrics.cycle.observe(duration)
 
     async def _prune(self, now: datetime) -> None:

@@ -262,10 +262,14 @@ class Metrics:
         are dropped)."""
         self.budgets.set(self.budget_gauges.update(decisions, now, standings))
 
-    def observe_suppressed(self, decisions: Iterable[Decision], lost: int = 0) -> None:
+    def observe_suppressed(self, decisions: Iterable[Decision]) -> None:
+        """Alerts held back by a snooze, quiet hours, no channel or stale data."""
         for d in decisions:
             if d.reason in SUPPRESSIONS and d.alert.measurement is not None:
                 self.suppressed.labels(d.channel or "", d.reason.value).inc()
+
+    def observe_lost_claims(self, lost: int) -> None:
+        """Notices another replica claimed first: already sent, as far as this one goes."""
         if lost:
             self.suppressed.labels("", Reason.DEDUPED.value).inc(lost)
 
